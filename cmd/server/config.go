@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ampersand-connect/gateway/internal/rest"
+	"github.com/ampersand-connect/gateway/internal/service"
+)
+
+// config is the server's configuration: flags, each with an environment
+// variable as its fallback.
+type config struct {
+	addr            string
+	upstream        string
+	apiKey          string
+	demo            bool
+	corsOrigins     []string
+	upstreamTimeout time.Duration
+	tlsCert         string
+	tlsKey          string
+}
+
+// parseConfig reads flags from args, falling back on the environment for
+// each one not given. A flag wins over its environment variable. A bad value
+// is an error that names it.
+func parseConfig(args []string, getenv func(string) string, output io.Writer) (*config, error) {
+	envOr := func(key, fallback string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return fallback
+	}
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(output)
+	addr := fs.String("addr", envOr("ADDR", ":8080"), "listen `address` (env ADDR)")
+	upstream := fs.String("upstream", envOr("AMPERSAND_API_URL", rest.DefaultBaseURL), "base `URL` of the REST API (env AMPERSAND_API_URL)")
+	demo := fs.Bool("demo", false, "serve built-in sample integrations, with no network and no key (env DEMO)")
+	corsOrigins := fs.String("cors-origins", envOr("CORS_ORIGINS", ""), "comma-separated browser `origins` allowed to call, * for any (env CORS_ORIGINS)")
+	timeout := fs.String("upstream-timeout", envOr("UPSTREAM_TIMEOUT", service.DefaultUpstreamTimeout.String()), "the service's own `budget` for one call's upstream work (env UPSTREAM_TIMEOUT)")
+	tlsCert := fs.String("tls-cert", envOr("TLS_CERT_FILE", ""), "TLS certificate `file`: serve HTTPS (env TLS_CERT_FILE)")
+	tlsKey := fs.String("tls-key", envOr("TLS_KEY_FILE", ""), "TLS key `file` (env TLS_KEY_FILE)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+
+	cfg := &config{
+		addr:     *addr,
+		upstream: *upstream,
+		apiKey:   getenv("AMPERSAND_API_KEY"),
+		tlsCert:  *tlsCert,
+		tlsKey:   *tlsKey,
+	}
+	cfg.demo = *demo
+	if !isSet(fs, "demo") && getenv("DEMO") != "" {
+		var err error
+		if cfg.demo, err = strconv.ParseBool(getenv("DEMO")); err != nil {
+			return nil, fmt.Errorf("DEMO: %q is not a boolean", getenv("DEMO"))
+		}
+	}
+	var err error
+	if cfg.upstreamTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.upstreamTimeout <= 0 {
+		return nil, fmt.Errorf("-upstream-timeout / UPSTREAM_TIMEOUT: %q is not a positive duration (e.g. 30s)", *timeout)
+	}
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		return nil, fmt.Errorf("-addr / ADDR: %q is not host:port: %w", cfg.addr, err)
+	}
+	if _, err := rest.New(cfg.upstream); err != nil {
+		return nil, fmt.Errorf("-upstream / AMPERSAND_API_URL: %w", err)
+	}
+	for _, origin := range strings.Split(*corsOrigins, ",") {
+		if origin = strings.TrimSpace(origin); origin != "" {
+			cfg.corsOrigins = append(cfg.corsOrigins, origin)
+		}
+	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return nil, errors.New("-tls-cert and -tls-key (TLS_CERT_FILE, TLS_KEY_FILE) go together")
+	}
+	for _, file := range []string{cfg.tlsCert, cfg.tlsKey} {
+		if file == "" {
+			continue
+		}
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("TLS file: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// upstreamForLog names the upstream in logs: the demo, or the base URL (which
+// holds no secret: rest.New refuses user information in it).
+func (c *config) upstreamForLog() string {
+	if c.demo {
+		return "demo"
+	}
+	u, err := url.Parse(c.upstream)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}

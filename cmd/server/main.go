@@ -1,0 +1,200 @@
+// Command server serves ampersand.v1.IntegrationService over Connect, gRPC
+// and gRPC-Web in front of Ampersand's REST API, with gRPC reflection and
+// health on the same port. See README.md for its flags.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/demo"
+	"github.com/ampersand-connect/gateway/internal/rest"
+	"github.com/ampersand-connect/gateway/internal/service"
+)
+
+// version is set at link time (-ldflags "-X main.version=v1.2.3"); otherwise
+// it comes from the build information.
+var version = ""
+
+const name = "ampersand-connect"
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(context.Background(), os.Args[1:], os.Getenv, logger); err != nil {
+		logger.Error("server stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, logger *slog.Logger) error {
+	cfg, err := parseConfig(args, getenv, io.Discard)
+	if err != nil {
+		return err
+	}
+	upstream, err := newUpstream(cfg)
+	if err != nil {
+		return err
+	}
+	var tlsConfig *tls.Config
+	if cfg.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	svcOpts := []service.Option{
+		service.WithAPIKey(cfg.apiKey),
+		service.WithUpstreamTimeout(cfg.upstreamTimeout),
+		service.WithLogger(logger),
+	}
+	if cfg.demo {
+		svcOpts = append(svcOpts, service.WithAnonymous())
+	}
+	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
+	mux := newMux(service.New(upstream, svcOpts...), checker, logger)
+
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	if tlsConfig != nil {
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		Protocols:         protocols,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.upstreamTimeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, srv.TLSConfig.Clone())
+		srv.TLSConfig.NextProtos = []string{"h2", "http/1.1"}
+	}
+	logger.Info("listening",
+		"addr", ln.Addr().String(),
+		"tls", tlsConfig != nil,
+		"demo", cfg.demo,
+		"upstream", cfg.upstreamForLog(),
+		"version", buildVersion(),
+	)
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	stop()
+	logger.Info("shutting down: finishing calls in flight")
+	checker.SetStatus("", grpchealth.StatusNotServing)
+	checker.SetStatus(ampersandv1connect.IntegrationServiceName, grpchealth.StatusNotServing)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.upstreamTimeout+5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// newUpstream returns the REST client: of the configured upstream, or of the
+// in-process demo API.
+func newUpstream(cfg *config) (*rest.Client, error) {
+	opts := []rest.Option{rest.WithUserAgent(name + "/" + buildVersion())}
+	baseURL := cfg.upstream
+	if cfg.demo {
+		baseURL = "http://demo.invalid/v1"
+		opts = append(opts, rest.WithHTTPClient(&http.Client{Transport: demo.Transport{Handler: demo.NewHandler()}}))
+	}
+	return rest.New(baseURL, opts...)
+}
+
+// newMux mounts the service, gRPC reflection (v1 and v1alpha) and gRPC
+// health on one handler.
+func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, logger *slog.Logger) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc,
+		connect.WithInterceptors(newLoggingInterceptor(logger)),
+		connect.WithReadMaxBytes(64<<10),
+		connect.WithCompressMinBytes(1024),
+	))
+	reflector := grpcreflect.NewStaticReflector(
+		ampersandv1connect.IntegrationServiceName,
+		grpchealth.HealthV1ServiceName,
+	)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(grpchealth.NewHandler(checker))
+	return mux
+}
+
+// newLoggingInterceptor logs one line per call: never a header, so never a
+// credential.
+func newLoggingInterceptor(logger *slog.Logger) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			start := time.Now()
+			resp, err := next(ctx, req)
+			code := "ok"
+			level := slog.LevelInfo
+			if err != nil {
+				code = connect.CodeOf(err).String()
+				if connect.CodeOf(err) == connect.CodeInternal || connect.CodeOf(err) == connect.CodeUnknown {
+					level = slog.LevelError
+				}
+			}
+			logger.LogAttrs(ctx, level, "call",
+				slog.String("procedure", req.Spec().Procedure),
+				slog.String("protocol", req.Peer().Protocol),
+				slog.String("code", code),
+				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+			)
+			return resp, err
+		}
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,230 @@
+// Package rest is a client for the one call of Ampersand's REST API that this
+// service fronts: GET /projects/{projectIdOrName}/integrations/{integrationIdOrName}.
+//
+// It knows HTTP and the REST schema (see openapi/get-integration.yaml at the
+// repository's root) and nothing of Connect or protobuf. Every answer that is
+// not a 2xx becomes an [*Error]; a 2xx whose body is not a valid integration
+// becomes an [*InvalidResponseError].
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is the base URL of Ampersand's public REST API.
+const DefaultBaseURL = "https://api.withampersand.com/v1"
+
+const (
+	// DefaultMaxBodySize bounds the body of a successful answer.
+	DefaultMaxBodySize = 16 << 20
+	// maxErrorBodySize bounds the body of an error answer.
+	maxErrorBodySize = 1 << 20
+)
+
+// Credentials are the upstream's own credentials, forwarded unchanged.
+// Either or both may be set.
+type Credentials struct {
+	// APIKey is sent as the X-Api-Key header.
+	APIKey string
+	// Authorization is sent as the Authorization header (e.g. "Bearer JWT").
+	Authorization string
+}
+
+// Empty reports whether no credential is set.
+func (c Credentials) Empty() bool { return c.APIKey == "" && c.Authorization == "" }
+
+// Client calls Ampersand's REST API. It is safe for concurrent use.
+type Client struct {
+	base        *url.URL
+	httpClient  *http.Client
+	userAgent   string
+	maxBodySize int64
+}
+
+// Option configures a [Client].
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client used for calls. The client is copied
+// and its CheckRedirect replaced: redirects are never followed, so that
+// credentials are never sent to any host but the base URL's. The default is
+// a client over a pooled transport that keeps connections alive and uses
+// HTTP/2 where the upstream offers it.
+func WithHTTPClient(c *http.Client) Option {
+	return func(client *Client) {
+		copied := *c
+		client.httpClient = &copied
+	}
+}
+
+// WithUserAgent sets the User-Agent header. The default is "ampersand-connect".
+func WithUserAgent(ua string) Option {
+	return func(c *Client) { c.userAgent = ua }
+}
+
+// WithMaxBodySize bounds the body of a successful answer; a larger one is an
+// [*InvalidResponseError]. The default is [DefaultMaxBodySize].
+func WithMaxBodySize(n int64) Option {
+	return func(c *Client) { c.maxBodySize = n }
+}
+
+// New returns a client of the REST API at baseURL, an absolute http or https
+// URL such as [DefaultBaseURL].
+func New(baseURL string, opts ...Option) (*Client, error) {
+	base, err := parseBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		base:        base,
+		httpClient:  &http.Client{Transport: NewTransport()},
+		userAgent:   "ampersand-connect",
+		maxBodySize: DefaultMaxBodySize,
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	c.httpClient.CheckRedirect = func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}
+	return c, nil
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("upstream URL %q: %w", raw, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("upstream URL %q: scheme must be http or https", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("upstream URL %q: no host", raw)
+	case u.User != nil:
+		return nil, errors.New("upstream URL: must not hold user information")
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("upstream URL %q: must not have a query or fragment", raw)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// NewTransport returns the transport a [Client] uses by default: pooled,
+// keep-alive connections, HTTP/2 where offered, no proxy (credentials go to
+// the upstream and nowhere else).
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           512,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+}
+
+// IntegrationURL returns the URL of an integration, each path segment escaped.
+func (c *Client) IntegrationURL(projectIDOrName, integrationIDOrName string) string {
+	u := *c.base
+	u.Path = c.base.Path + "/projects/" + projectIDOrName + "/integrations/" + integrationIDOrName
+	u.RawPath = c.base.EscapedPath() + "/projects/" + url.PathEscape(projectIDOrName) +
+		"/integrations/" + url.PathEscape(integrationIDOrName)
+	return u.String()
+}
+
+// GetIntegration gets an integration by ID or name. The call ends with ctx.
+//
+// A non-2xx answer is an [*Error]; a 2xx answer whose body is not a valid
+// integration is an [*InvalidResponseError]; a call cut short by ctx returns
+// an error wrapping ctx's error (and cause); any other failure to reach the
+// upstream is an [*UnreachableError].
+func (c *Client) GetIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.IntegrationURL(projectIDOrName, integrationIDOrName), nil)
+	if err != nil {
+		return nil, fmt.Errorf("new request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if creds.APIKey != "" {
+		req.Header.Set("X-Api-Key", creds.APIKey)
+	}
+	if creds.Authorization != "" {
+		req.Header.Set("Authorization", creds.Authorization)
+	}
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("get integration: %w", contextError(ctx))
+		}
+		return nil, &UnreachableError{Err: err}
+	}
+	defer resp.Body.Close()
+	if err := CheckResponse(resp); err != nil {
+		return nil, err
+	}
+	body, err := readBody(resp.Body, c.maxBodySize)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read integration: %w", contextError(ctx))
+		}
+		if errors.Is(err, errBodyTooLarge) {
+			return nil, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("body exceeds %d bytes", c.maxBodySize)}
+		}
+		return nil, &UnreachableError{Err: fmt.Errorf("read body: %w", err)}
+	}
+	if !isMediaType(resp.Header.Get("Content-Type"), "application/json") {
+		return nil, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q is not application/json", resp.Header.Get("Content-Type"))}
+	}
+	integration, err := DecodeIntegration(body)
+	if err != nil {
+		return nil, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: err.Error()}
+	}
+	return integration, nil
+}
+
+// contextError returns ctx's cause when it is a context error wrapped by
+// the cause, and ctx's error joined with its cause otherwise, so that
+// errors.Is finds both [context.DeadlineExceeded] and a custom cause.
+func contextError(ctx context.Context) error {
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause == nil || errors.Is(cause, err) {
+		return err
+	}
+	return errors.Join(err, cause)
+}
+
+var errBodyTooLarge = errors.New("body too large")
+
+// readBody reads at most limit bytes of r, and fails with errBodyTooLarge
+// when there is more.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, errBodyTooLarge
+	}
+	return body, nil
+}
+
+// isMediaType reports whether the Content-Type header value names the
+// media type want, ignoring case and parameters.
+func isMediaType(header, want string) bool {
+	mediaType, _, err := mime.ParseMediaType(header)
+	return err == nil && mediaType == want
+}

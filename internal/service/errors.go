@@ -1,0 +1,364 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+// ErrorDomain is the domain of every error's google.rpc.ErrorInfo.
+const ErrorDomain = "api.withampersand.com"
+
+// The reasons of the errors the service makes itself.
+const (
+	ReasonInvalidRequest          = "INVALID_REQUEST"
+	ReasonMissingCredentials      = "MISSING_CREDENTIALS"
+	ReasonUpstreamResponseInvalid = "UPSTREAM_RESPONSE_INVALID"
+	ReasonUpstreamUnreachable     = "UPSTREAM_UNREACHABLE"
+	ReasonUpstreamTimeout         = "UPSTREAM_TIMEOUT"
+	ReasonCanceled                = "CANCELED"
+	ReasonInternal                = "INTERNAL"
+)
+
+// errUpstreamTimeout is the cause of a call context whose upstream budget,
+// the service's own -upstream-timeout, ran out before the client's deadline.
+var errUpstreamTimeout = errors.New("upstream timeout")
+
+// maxMessageLen bounds the upstream text quoted in an error message.
+const maxMessageLen = 1024
+
+// toConnectError converts an error of an upstream call made with ctx into a
+// Connect error: the one place where errors leave the service. The code
+// follows CONTRACT.md §4; every error carries exactly one ErrorInfo.
+func toConnectError(ctx context.Context, err error) *connect.Error {
+	var (
+		upstreamErr    *rest.Error
+		invalidResp    *rest.InvalidResponseError
+		invalidContent *InvalidIntegrationError
+		unreachable    *rest.UnreachableError
+	)
+	switch {
+	case errors.As(err, &upstreamErr):
+		return fromUpstream(upstreamErr)
+	case errors.As(err, &invalidResp):
+		return newError(connect.CodeInternal, ReasonUpstreamResponseInvalid,
+			"upstream sent an invalid response: "+invalidResp.Reason,
+			map[string]string{"httpStatus": strconv.Itoa(invalidResp.StatusCode)})
+	case errors.As(err, &invalidContent):
+		return newError(connect.CodeInternal, ReasonUpstreamResponseInvalid,
+			"upstream sent an invalid integration: "+invalidContent.Error(),
+			map[string]string{"httpStatus": "200", "path": invalidContent.Path})
+	case errors.Is(context.Cause(ctx), errUpstreamTimeout):
+		return newError(connect.CodeUnavailable, ReasonUpstreamTimeout,
+			"upstream did not answer within the service's upstream timeout", nil)
+	case errors.Is(err, context.DeadlineExceeded):
+		return newError(connect.CodeDeadlineExceeded, ReasonUpstreamTimeout,
+			"upstream did not answer before the call's deadline", nil)
+	case errors.Is(err, context.Canceled):
+		return newError(connect.CodeCanceled, ReasonCanceled, "the call was canceled", nil)
+	case errors.As(err, &unreachable):
+		return newError(connect.CodeUnavailable, ReasonUpstreamUnreachable, "upstream is unreachable", nil)
+	default:
+		return newError(connect.CodeInternal, ReasonInternal, "internal error", nil)
+	}
+}
+
+// codeForStatus maps an upstream HTTP status to a Connect code, as the table
+// of CONTRACT.md §4 does, one line per row.
+func codeForStatus(status int, retryable bool) connect.Code {
+	switch status {
+	case 400, 422:
+		return connect.CodeInvalidArgument
+	case 401:
+		return connect.CodeUnauthenticated
+	case 403:
+		return connect.CodePermissionDenied
+	case 404, 410:
+		return connect.CodeNotFound
+	case 409:
+		return connect.CodeAborted
+	case 412:
+		return connect.CodeFailedPrecondition
+	case 429:
+		return connect.CodeResourceExhausted
+	case 501:
+		return connect.CodeUnimplemented
+	case 408, 502, 503, 504:
+		return connect.CodeUnavailable
+	}
+	switch {
+	case status >= 500 && status <= 599 && retryable:
+		return connect.CodeUnavailable
+	case status >= 500 && status <= 599:
+		return connect.CodeInternal
+	case status >= 400 && status <= 499:
+		return connect.CodeFailedPrecondition
+	default: // 1xx, 3xx: redirects are never followed
+		return connect.CodeInternal
+	}
+}
+
+// fromUpstream converts a non-2xx upstream answer.
+func fromUpstream(e *rest.Error) *connect.Error {
+	p := e.Problem
+	retryable := e.HasRetryAfter || (p != nil && p.Retryable != nil && *p.Retryable)
+	code := codeForStatus(e.StatusCode, retryable)
+
+	statusText := http.StatusText(e.StatusCode)
+	text := statusText
+	if p != nil && p.Summary() != "" {
+		text = truncate(p.Summary(), maxMessageLen)
+	}
+	if text == "" {
+		text = "unknown status"
+	}
+	message := fmt.Sprintf("upstream answered %d: %s", e.StatusCode, text)
+
+	metadata := map[string]string{"httpStatus": strconv.Itoa(e.StatusCode)}
+	reason := ""
+	if p != nil {
+		if p.RequestID != "" {
+			metadata["requestId"] = p.RequestID
+		}
+		if p.Type != "" && p.Type != "about:blank" {
+			metadata["problemType"] = p.Type
+			reason = reasonFromType(p.Type)
+		}
+	}
+	if reason == "" {
+		reason = upperSnake(statusText)
+	}
+	if reason == "" {
+		reason = "HTTP_" + strconv.Itoa(e.StatusCode)
+	}
+	connectErr := newError(code, reason, message, metadata)
+
+	var retryInfo *errdetails.RetryInfo
+	if retryable {
+		retryInfo = &errdetails.RetryInfo{}
+		switch {
+		case p != nil && p.RetryAfter != "":
+			if at, err := parseTimestamp(p.RetryAfter); err == nil {
+				retryInfo.RetryDelay = durationpb.New(max(time.Until(at.AsTime()), 0))
+			}
+		case e.HasRetryAfter:
+			retryInfo.RetryDelay = durationpb.New(e.RetryAfter)
+		}
+	}
+	if p == nil {
+		addDetails(connectErr, retryInfo)
+		return connectErr
+	}
+	addDetails(connectErr, problem(p))
+	if len(p.Issues) > 0 {
+		badRequest := &errdetails.BadRequest{}
+		for _, issue := range p.Issues {
+			if issue == nil {
+				continue
+			}
+			badRequest.FieldViolations = append(badRequest.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field:       issue.Name,
+				Description: issue.Detail,
+			})
+		}
+		addDetails(connectErr, badRequest)
+	}
+	addDetails(connectErr, retryInfo)
+	if p.RequestID != "" {
+		addDetails(connectErr, &errdetails.RequestInfo{RequestId: p.RequestID})
+	}
+	if p.Href != "" || p.SupportURL != "" {
+		help := &errdetails.Help{}
+		if p.Href != "" {
+			help.Links = append(help.Links, &errdetails.Help_Link{Description: "Documentation of the problem type", Url: p.Href})
+		}
+		if p.SupportURL != "" {
+			help.Links = append(help.Links, &errdetails.Help_Link{Description: "Support", Url: p.SupportURL})
+		}
+		addDetails(connectErr, help)
+	}
+	return connectErr
+}
+
+// newError returns a Connect error with its ErrorInfo.
+func newError(code connect.Code, reason, message string, metadata map[string]string) *connect.Error {
+	connectErr := connect.NewError(code, errors.New(message))
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	addDetails(connectErr, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: metadata})
+	return connectErr
+}
+
+// addDetails adds each non-nil message as a detail.
+func addDetails[M proto.Message](connectErr *connect.Error, msgs ...M) {
+	for _, msg := range msgs {
+		if !msg.ProtoReflect().IsValid() {
+			continue
+		}
+		if detail, err := connect.NewErrorDetail(msg); err == nil {
+			connectErr.AddDetail(detail)
+		}
+	}
+}
+
+// reasonFromType derives an ErrorInfo reason from a problem type URI: its
+// last path or URN segment in UPPER_SNAKE_CASE.
+func reasonFromType(problemType string) string {
+	segment := problemType
+	if i := strings.IndexAny(segment, "?#"); i >= 0 {
+		segment = segment[:i]
+	}
+	segment = strings.TrimRight(segment, "/:")
+	if i := strings.LastIndexAny(segment, "/:"); i >= 0 {
+		segment = segment[i+1:]
+	}
+	return upperSnake(segment)
+}
+
+// upperSnake turns "integrationNotFound", "integration-not-found" or
+// "Not Found" into "INTEGRATION_NOT_FOUND" / "NOT_FOUND". It returns "" when
+// no letter or digit is left, or when the result would start with a digit.
+func upperSnake(s string) string {
+	var b strings.Builder
+	var prev rune
+	pendingSep := false
+	for _, r := range s {
+		switch {
+		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if b.Len() > 0 && (pendingSep || (unicode.IsUpper(r) && (unicode.IsLower(prev) || unicode.IsDigit(prev)))) {
+				b.WriteByte('_')
+			}
+			pendingSep = false
+			b.WriteRune(unicode.ToUpper(r))
+		default:
+			pendingSep = true
+		}
+		prev = r
+	}
+	out := b.String()
+	if out == "" || (out[0] >= '0' && out[0] <= '9') {
+		return ""
+	}
+	return out
+}
+
+// problem translates an upstream problem into its proto message. Values it
+// cannot translate (a bad timestamp, a context that is not an object) are
+// left unset: a problem is reported as well as it can be.
+func problem(in *rest.Problem) *ampersandv1.Problem {
+	out := &ampersandv1.Problem{
+		Type:         in.Type,
+		Href:         in.Href,
+		Title:        in.Title,
+		Status:       in.Status,
+		Detail:       in.Detail,
+		Instance:     in.Instance,
+		Subsystem:    in.Subsystem,
+		Time:         lenientTimestamp(in.Time),
+		RequestId:    in.RequestID,
+		Causes:       in.Causes,
+		Remedy:       in.Remedy,
+		SupportEmail: in.SupportEmail,
+		SupportPhone: in.SupportPhone,
+		SupportUrl:   in.SupportURL,
+		Retryable:    in.Retryable,
+		RetryAfter:   lenientTimestamp(in.RetryAfter),
+		Context:      jsonStruct(in.Context),
+	}
+	for _, issue := range in.Issues {
+		if issue == nil {
+			continue
+		}
+		out.Issues = append(out.Issues, &ampersandv1.InputValidationIssue{
+			Type:         issue.Type,
+			Href:         issue.Href,
+			Title:        issue.Title,
+			Status:       issue.Status,
+			Detail:       issue.Detail,
+			Instance:     issue.Instance,
+			Subsystem:    issue.Subsystem,
+			Time:         lenientTimestamp(issue.Time),
+			RequestId:    issue.RequestID,
+			Causes:       issue.Causes,
+			Remedy:       issue.Remedy,
+			SupportEmail: issue.SupportEmail,
+			SupportPhone: issue.SupportPhone,
+			SupportUrl:   issue.SupportURL,
+			Retryable:    issue.Retryable,
+			RetryAfter:   lenientTimestamp(issue.RetryAfter),
+			Context:      jsonStruct(issue.Context),
+			In:           inputLocation(issue.In),
+			Name:         issue.Name,
+			Value:        jsonValue(issue.Value),
+		})
+	}
+	return out
+}
+
+func inputLocation(in string) ampersandv1.InputLocation {
+	switch in {
+	case "body":
+		return ampersandv1.InputLocation_INPUT_LOCATION_BODY
+	case "header":
+		return ampersandv1.InputLocation_INPUT_LOCATION_HEADER
+	case "path":
+		return ampersandv1.InputLocation_INPUT_LOCATION_PATH
+	case "query":
+		return ampersandv1.InputLocation_INPUT_LOCATION_QUERY
+	default:
+		return ampersandv1.InputLocation_INPUT_LOCATION_UNSPECIFIED
+	}
+}
+
+func lenientTimestamp(in string) *timestamppb.Timestamp {
+	if in == "" {
+		return nil
+	}
+	ts, err := parseTimestamp(in)
+	if err != nil {
+		return nil
+	}
+	return ts
+}
+
+// jsonStruct decodes a JSON object; anything else (absent, null, not an
+// object) is nil.
+func jsonStruct(raw []byte) *structpb.Struct {
+	if len(raw) == 0 {
+		return nil
+	}
+	out := &structpb.Struct{}
+	if err := protojson.Unmarshal(raw, out); err != nil {
+		return nil
+	}
+	return out
+}
+
+// jsonValue decodes any JSON value, null included; absent is nil.
+func jsonValue(raw []byte) *structpb.Value {
+	if len(raw) == 0 {
+		return nil
+	}
+	out := &structpb.Value{}
+	if err := protojson.Unmarshal(raw, out); err != nil {
+		return nil
+	}
+	return out
+}

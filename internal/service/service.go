@@ -1,0 +1,112 @@
+// Package service implements ampersand.v1.IntegrationService over Connect,
+// gRPC and gRPC-Web: it validates a request, picks its credentials, calls
+// the upstream REST API through package rest, translates the integration into
+// its proto message, and converts every failure into a Connect error with
+// rich, standard error details (see CONTRACT.md §4).
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"connectrpc.com/connect"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+// DefaultUpstreamTimeout is the service's own budget for one call's upstream work.
+const DefaultUpstreamTimeout = 30 * time.Second
+
+// Upstream gets integrations from the REST API. [*rest.Client] implements it.
+type Upstream interface {
+	GetIntegration(ctx context.Context, creds rest.Credentials, projectIDOrName, integrationIDOrName string) (*rest.Integration, error)
+}
+
+// Service implements [ampersandv1connect.IntegrationServiceHandler]. It is
+// safe for concurrent use.
+type Service struct {
+	upstream        Upstream
+	apiKey          string
+	anonymous       bool
+	upstreamTimeout time.Duration
+	logger          *slog.Logger
+}
+
+var _ ampersandv1connect.IntegrationServiceHandler = (*Service)(nil)
+
+// Option configures a [Service].
+type Option func(*Service)
+
+// WithAPIKey sets the key used when a client sends no credentials. The
+// default is none: such a call fails with unauthenticated.
+func WithAPIKey(key string) Option {
+	return func(s *Service) { s.apiKey = key }
+}
+
+// WithAnonymous lets calls without any credentials through to the upstream
+// (the demo upstream needs none). The default is to refuse them.
+func WithAnonymous() Option {
+	return func(s *Service) { s.anonymous = true }
+}
+
+// WithUpstreamTimeout sets the service's own budget for one call's upstream
+// work; the client's deadline still wins when it ends first. The default is
+// [DefaultUpstreamTimeout].
+func WithUpstreamTimeout(d time.Duration) Option {
+	return func(s *Service) { s.upstreamTimeout = d }
+}
+
+// WithLogger sets the logger. The default is [slog.Default].
+func WithLogger(logger *slog.Logger) Option {
+	return func(s *Service) { s.logger = logger }
+}
+
+// New returns a service over upstream.
+func New(upstream Upstream, opts ...Option) *Service {
+	s := &Service{
+		upstream:        upstream,
+		upstreamTimeout: DefaultUpstreamTimeout,
+		logger:          slog.Default(),
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// GetIntegration implements ampersand.v1.IntegrationService/GetIntegration.
+func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[ampersandv1.GetIntegrationRequest]) (*connect.Response[ampersandv1.GetIntegrationResponse], error) {
+	if err := validate(req.Msg); err != nil {
+		return nil, err
+	}
+	creds := rest.Credentials{
+		APIKey:        req.Header().Get("X-Api-Key"),
+		Authorization: req.Header().Get("Authorization"),
+	}
+	if creds.Empty() {
+		creds.APIKey = s.apiKey
+	}
+	if creds.Empty() && !s.anonymous {
+		return nil, newError(connect.CodeUnauthenticated, ReasonMissingCredentials,
+			"no credentials: send an x-api-key or an authorization header",
+			map[string]string{"headers": "x-api-key, authorization"})
+	}
+
+	ctx, cancel := context.WithTimeoutCause(ctx, s.upstreamTimeout, errUpstreamTimeout)
+	defer cancel()
+	in, err := s.upstream.GetIntegration(ctx, creds, req.Msg.GetProjectIdOrName(), req.Msg.GetIntegrationIdOrName())
+	if err != nil {
+		return nil, toConnectError(ctx, err)
+	}
+	integration, err := translateIntegration(in, func(path, value string) {
+		s.logger.WarnContext(ctx, "unknown enum value from upstream",
+			"procedure", req.Spec().Procedure, "path", path, "value", truncate(value, 64))
+	})
+	if err != nil {
+		return nil, toConnectError(ctx, err)
+	}
+	return connect.NewResponse(&ampersandv1.GetIntegrationResponse{Integration: integration}), nil
+}
