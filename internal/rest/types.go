@@ -2,7 +2,10 @@ package rest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 )
 
 // The types of this file mirror the schema of openapi/get-integration.yaml.
@@ -226,7 +229,49 @@ func DecodeIntegration(body []byte) (*Integration, error) {
 	}
 	var integration Integration
 	if err := json.Unmarshal(body, &integration); err != nil {
-		return nil, fmt.Errorf("decode integration: %w", err)
+		return nil, fmt.Errorf("decode integration: %w", describeJSONError(err))
 	}
 	return &integration, nil
+}
+
+// describeJSONError rewrites a decoding error in the schema's terms, with
+// no Go type names: "latestRevision.content.read.objects.backfill.defaultPeriod.days:
+// got a JSON string, want an integer".
+func describeJSONError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Errorf("%s: got a JSON %s, want %s", typeErr.Field, jsonKind(typeErr.Value), schemaKind(typeErr.Type))
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Errorf("malformed JSON at byte %d: %w", syntaxErr.Offset, err)
+	}
+	return err
+}
+
+// jsonKind names the JSON value kind an UnmarshalTypeError reports ("number 100.5" → "number").
+func jsonKind(value string) string {
+	kind, _, _ := strings.Cut(value, " ")
+	return kind
+}
+
+// schemaKind names the schema type a Go type stands for.
+func schemaKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int32, reflect.Int64, reflect.Int:
+		return "an integer (32 bits)"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "an array"
+	case reflect.Struct:
+		return "an object"
+	default:
+		return "another type"
+	}
 }
