@@ -16,4 +16,5 @@ require (
 require (
 	connectrpc.com/grpchealth v1.5.0 // indirect
 	connectrpc.com/grpcreflect v1.3.1 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
