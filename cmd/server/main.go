@@ -94,10 +94,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, srv.TLSConfig.Clone())
-		srv.TLSConfig.NextProtos = []string{"h2", "http/1.1"}
-	}
 	logger.Info("listening",
 		"addr", ln.Addr().String(),
 		"tls", tlsConfig != nil,
@@ -109,7 +105,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			// ServeTLS offers h2 and http/1.1 by ALPN, as srv.Protocols says.
+			serveErr <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		serveErr <- srv.Serve(ln)
+	}()
 
 	select {
 	case err := <-serveErr:
