@@ -601,3 +601,44 @@ func TestBadConfigurationStops(t *testing.T) {
 		})
 	}
 }
+
+// TestCORS sends preflights from an allowed and a refused origin, and a
+// cross-origin call from the allowed one.
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	p := start(t, []string{"CORS_ORIGINS=https://app.example.com, https://other.example.com"}, "-demo")
+	endpoint := "http://" + p.addr + "/ampersand.v1.IntegrationService/GetIntegration"
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest(http.MethodOptions, endpoint, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		// Browsers send the names sorted and in lower case.
+		req.Header.Set("Access-Control-Request-Headers", "connect-protocol-version,content-type,x-api-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	allowed := preflight("https://app.example.com")
+	if allowed.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(strings.ToLower(allowed.Header.Get("Access-Control-Allow-Headers")), "x-api-key") {
+		t.Errorf("allowed preflight: %d %v", allowed.StatusCode, allowed.Header)
+	}
+	if refused := preflight("https://evil.example.com"); refused.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("refused preflight allowed: %v", refused.Header)
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(`{"projectIdOrName":"my-project","integrationIdOrName":"nope"}`))
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("cross-origin call: %d %v", resp.StatusCode, resp.Header)
+	}
+}

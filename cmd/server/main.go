@@ -19,8 +19,11 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	connectcors "connectrpc.com/cors"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+
+	"github.com/rs/cors"
 
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/demo"
@@ -69,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		svcOpts = append(svcOpts, service.WithAnonymous())
 	}
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
-	mux := newMux(service.New(upstream, svcOpts...), checker, logger)
+	handler := withCORS(newMux(service.New(upstream, svcOpts...), checker, logger), cfg.corsOrigins)
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -79,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		protocols.SetUnencryptedHTTP2(true)
 	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		Protocols:         protocols,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -190,6 +193,22 @@ func newLoggingInterceptor(logger *slog.Logger) connect.UnaryInterceptorFunc {
 			return resp, err
 		}
 	}
+}
+
+// withCORS lets browsers on the allowed origins ("*" for any) call every
+// procedure with the Connect, gRPC-Web and gRPC headers. With no origin it
+// returns h unchanged: browsers' cross-origin calls are refused.
+func withCORS(h http.Handler, origins []string) http.Handler {
+	if len(origins) == 0 {
+		return h
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: connectcors.AllowedMethods(),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", "X-Api-Key"),
+		ExposedHeaders: connectcors.ExposedHeaders(),
+		MaxAge:         7200,
+	}).Handler(h)
 }
 
 func buildVersion() string {
