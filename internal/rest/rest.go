@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -101,21 +102,33 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("upstream URL %q: %w", raw, err)
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err // its message quotes the URL, which may hold a password
+		}
+		return nil, fmt.Errorf("upstream URL %s: %w", quoteURL(raw), err)
 	}
 	switch {
+	case u.User != nil:
+		return nil, fmt.Errorf("upstream URL %s: must not hold user information", u.Redacted())
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("upstream URL %q: scheme must be http or https", raw)
 	case u.Host == "":
 		return nil, fmt.Errorf("upstream URL %q: no host", raw)
-	case u.User != nil:
-		return nil, errors.New("upstream URL: must not hold user information")
 	case u.RawQuery != "" || u.Fragment != "":
 		return nil, fmt.Errorf("upstream URL %q: must not have a query or fragment", raw)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// quoteURL quotes a URL that did not parse, unless it may hold a password.
+func quoteURL(raw string) string {
+	if strings.Contains(raw, "@") {
+		return "(redacted)"
+	}
+	return strconv.Quote(raw)
 }
 
 // NewTransport returns the transport a [Client] uses by default: pooled,

@@ -35,7 +35,7 @@ func setup(t *testing.T) (*Client, *http.ServeMux) {
 
 func TestNewValidatesBaseURL(t *testing.T) {
 	t.Parallel()
-	for _, bad := range []string{"", "api.withampersand.com", "ftp://x/v1", "http://", "https://user:secret@x/v1", "https://x/v1?a=b", "https://x/v1#f", "http://[::1"} {
+	for _, bad := range []string{"", "api.withampersand.com", "https://user:secret@[::1", "ftp://x/v1", "http://", "https://user:secret@x/v1", "https://x/v1?a=b", "https://x/v1#f", "http://[::1"} {
 		_, err := New(bad)
 		if err == nil {
 			t.Errorf("New(%q): no error", bad)

@@ -1,0 +1,62 @@
+package demo_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/ampersand-connect/gateway/internal/demo"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+func newClient(t *testing.T) *rest.Client {
+	t.Helper()
+	client, err := rest.New("http://demo.invalid/v1", rest.WithHTTPClient(&http.Client{Transport: demo.Transport{Handler: demo.NewHandler()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+func TestSamples(t *testing.T) {
+	t.Parallel()
+	client := newClient(t)
+	handler := demo.NewHandler()
+	if len(handler.Names()) < 2 {
+		t.Fatalf("samples = %v", handler.Names())
+	}
+	for _, project := range []string{demo.ProjectName, demo.ProjectID} {
+		for _, name := range append(handler.Names(), "123e4567-e89b-12d3-a456-426614174000") {
+			integration, err := client.GetIntegration(context.Background(), rest.Credentials{}, project, name)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", project, name, err)
+			}
+			if integration.ProjectID != demo.ProjectID || integration.LatestRevision == nil {
+				t.Errorf("%s/%s: %+v", project, name, integration)
+			}
+		}
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	client := newClient(t)
+	for _, names := range [][2]string{{"my-project", "nope"}, {"other-project", "read-accounts"}, {"my-project", "read-accounts/x"}} {
+		_, err := client.GetIntegration(context.Background(), rest.Credentials{}, names[0], names[1])
+		var e *rest.Error
+		if !errors.As(err, &e) || e.StatusCode != http.StatusNotFound || e.Problem == nil || e.Problem.Detail == "" {
+			t.Errorf("%v: err = %v", names, err)
+		}
+	}
+}
+
+func TestTransportHonoursCanceledContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := newClient(t).GetIntegration(ctx, rest.Credentials{}, demo.ProjectName, "read-accounts")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+}

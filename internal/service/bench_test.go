@@ -1,0 +1,147 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+// largeIntegration returns a realistic integration body of about size bytes:
+// the full sample with its read objects repeated, each with many fields of
+// both variants.
+func largeIntegration(tb testing.TB, size int) []byte {
+	tb.Helper()
+	base, err := os.ReadFile("testdata/integrations/full.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(base, &doc); err != nil {
+		tb.Fatal(err)
+	}
+	read := doc["latestRevision"].(map[string]any)["content"].(map[string]any)["read"].(map[string]any)
+	var objects []any
+	for i := 0; ; i++ {
+		var fields []any
+		for j := range 40 {
+			if j%4 == 3 {
+				fields = append(fields, map[string]any{"mapToName": fmt.Sprintf("mapped_%d", j), "mapToDisplayName": "Mapped field", "default": "Name", "prompt": "Which field should we use?"})
+			} else {
+				fields = append(fields, map[string]any{"fieldName": fmt.Sprintf("Field_%d__c", j), "mapToName": fmt.Sprintf("field_%d", j), "mapToDisplayName": fmt.Sprintf("Field %d", j)})
+			}
+		}
+		objects = append(objects, map[string]any{
+			"objectName": fmt.Sprintf("object_%d", i), "destination": "webhook", "schedule": "*/10 * * * *",
+			"requiredFields": fields[:20], "optionalFields": fields[20:], "optionalFieldsAuto": "all",
+			"backfill": map[string]any{"defaultPeriod": map[string]any{"days": 30}},
+			"delivery": map[string]any{"mode": "auto", "pageSize": 100}, "enabled": "always",
+		})
+		read["objects"] = objects
+		body, err := json.Marshal(doc)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if len(body) >= size {
+			return body
+		}
+	}
+}
+
+func BenchmarkTranslate(b *testing.B) {
+	for _, size := range []int{1600, 1 << 20} {
+		body := largeIntegration(b, size)
+		b.Run(fmt.Sprintf("decode+translate/%dKB", len(body)/1024), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := translateBody(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		in, err := rest.DecodeIntegration(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("translate/%dKB", len(body)/1024), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := translateIntegration(in, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkToConnectError(b *testing.B) {
+	body, err := os.ReadFile("testdata/problems/full.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode+map full problem", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			problem, err := rest.DecodeProblem(body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = toConnectError(context.Background(), &rest.Error{StatusCode: 422, Problem: problem})
+		}
+	})
+	b.Run("status only", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = toConnectError(context.Background(), &rest.Error{StatusCode: 503, HasRetryAfter: true, RetryAfter: time.Second})
+		}
+	})
+}
+
+// BenchmarkGetIntegration measures one full call through the handler: a
+// Connect client, the handler, the REST client and a stand-in upstream,
+// all over loopback HTTP.
+func BenchmarkGetIntegration(b *testing.B) {
+	for _, size := range []int{1600, 1 << 20} {
+		body := largeIntegration(b, size)
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		}))
+		client, err := rest.New(upstream.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(New(client, WithAPIKey("k"))))
+		server := httptest.NewServer(mux)
+		for _, codec := range []struct {
+			name string
+			opts []connect.ClientOption
+		}{{"proto", nil}, {"json", []connect.ClientOption{connect.WithProtoJSON()}}} {
+			caller := ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, codec.opts...)
+			req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"})
+			b.Run(fmt.Sprintf("connect+%s/%dKB", codec.name, len(body)/1024), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := caller.GetIntegration(context.Background(), req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		server.Close()
+		upstream.Close()
+	}
+}
