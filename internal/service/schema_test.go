@@ -3,8 +3,10 @@ package service
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -242,4 +244,73 @@ func (c *coverage) unusedFields() []string {
 	}
 	sort.Strings(unused)
 	return unused
+}
+
+// TestGoldenCorpusCoversEveryField checks that the golden corpus sets every
+// field of every message reachable from Integration at least once, both
+// field variants included: a field the corpus never exercises fails it.
+func TestGoldenCorpusCoversEveryField(t *testing.T) {
+	t.Parallel()
+	inputs, err := filepath.Glob("testdata/integrations/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[protoreflect.FullName]bool{}
+	for _, input := range inputs {
+		if strings.HasSuffix(input, ".golden.json") {
+			continue
+		}
+		body, err := os.ReadFile(input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, _, err := translateBody(body)
+		if err != nil {
+			continue
+		}
+		markSet(resp.ProtoReflect(), set)
+	}
+	all := map[protoreflect.FullName]bool{}
+	allFields((&ampersandv1.Integration{}).ProtoReflect().Descriptor(), all)
+	var missing []string
+	for name := range all {
+		if !set[name] {
+			missing = append(missing, string(name))
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("no corpus document sets %q", missing)
+	}
+}
+
+func markSet(msg protoreflect.Message, set map[protoreflect.FullName]bool) {
+	msg.Range(func(field protoreflect.FieldDescriptor, value protoreflect.Value) bool {
+		set[field.FullName()] = true
+		switch {
+		case field.IsList() && field.Message() != nil:
+			for i := range value.List().Len() {
+				markSet(value.List().Get(i).Message(), set)
+			}
+		case field.Message() != nil && !field.IsMap():
+			markSet(value.Message(), set)
+		}
+		return true
+	})
+}
+
+func allFields(msg protoreflect.MessageDescriptor, out map[protoreflect.FullName]bool) {
+	if strings.HasPrefix(string(msg.FullName()), "google.protobuf.") {
+		return
+	}
+	for i := range msg.Fields().Len() {
+		field := msg.Fields().Get(i)
+		if out[field.FullName()] {
+			continue
+		}
+		out[field.FullName()] = true
+		if field.Message() != nil {
+			allFields(field.Message(), out)
+		}
+	}
 }
