@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,11 @@ func (e *Error) Error() string {
 		}
 	}
 	return msg
+}
+
+// Status returns the status code and its text, e.g. "503 Service Unavailable".
+func (e *Error) Status() string {
+	return strings.TrimSpace(strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
 }
 
 // InvalidResponseError is a 2xx answer whose body is not a valid integration.

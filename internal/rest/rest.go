@@ -49,6 +49,7 @@ type Client struct {
 	httpClient  *http.Client
 	userAgent   string
 	maxBodySize int64
+	retry       RetryPolicy
 }
 
 // Option configures a [Client].
@@ -77,6 +78,12 @@ func WithMaxBodySize(n int64) Option {
 	return func(c *Client) { c.maxBodySize = n }
 }
 
+// WithRetryPolicy sets which failed calls are tried again. The default is
+// [DefaultRetryPolicy].
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) { c.retry = p }
+}
+
 // New returns a client of the REST API at baseURL, an absolute http or https
 // URL such as [DefaultBaseURL].
 func New(baseURL string, opts ...Option) (*Client, error) {
@@ -89,6 +96,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		httpClient:  &http.Client{Transport: NewTransport()},
 		userAgent:   "ampersand-connect",
 		maxBodySize: DefaultMaxBodySize,
+		retry:       DefaultRetryPolicy,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -160,12 +168,28 @@ func (c *Client) IntegrationURL(projectIDOrName, integrationIDOrName string) str
 }
 
 // GetIntegration gets an integration by ID or name. The call ends with ctx.
+// Safe failures are tried again as the client's [RetryPolicy] says, never
+// past ctx's deadline; the error returned is the last attempt's.
 //
 // A non-2xx answer is an [*Error]; a 2xx answer whose body is not a valid
 // integration is an [*InvalidResponseError]; a call cut short by ctx returns
 // an error wrapping ctx's error (and cause); any other failure to reach the
 // upstream is an [*UnreachableError].
 func (c *Client) GetIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, error) {
+	for attempt := 1; ; attempt++ {
+		integration, err := c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)
+		wait, retry, _ := c.retry.decide(ctx, attempt, err)
+		if !retry {
+			return integration, err
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("wait to retry: %w", err)
+		}
+	}
+}
+
+// getIntegration makes one attempt of GetIntegration.
+func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.IntegrationURL(projectIDOrName, integrationIDOrName), nil)
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)

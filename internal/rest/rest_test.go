@@ -26,7 +26,7 @@ func setup(t *testing.T) (*Client, *http.ServeMux) {
 	})
 	server := httptest.NewServer(mux)
 	t.Cleanup(server.Close)
-	client, err := New(server.URL+"/v1", WithUserAgent("test-agent/1.0"))
+	client, err := New(server.URL+"/v1", WithUserAgent("test-agent/1.0"), WithRetryPolicy(fastRetries))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,12 +173,12 @@ func TestGetIntegrationErrors(t *testing.T) {
 		{
 			name: "retry after",
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Retry-After", "7")
+				w.Header().Set("Retry-After", "70") // too far to be waited for
 				w.WriteHeader(http.StatusTooManyRequests)
 			},
 			check: func(t *testing.T, err error) {
 				var e *Error
-				if !errors.As(err, &e) || !e.HasRetryAfter || e.RetryAfter != 7*time.Second {
+				if !errors.As(err, &e) || !e.HasRetryAfter || e.RetryAfter != 70*time.Second {
 					t.Fatalf("err = %#v", err)
 				}
 			},
@@ -229,7 +229,7 @@ func TestGetIntegrationErrors(t *testing.T) {
 			t.Parallel()
 			server := httptest.NewServer(tt.handler)
 			t.Cleanup(server.Close)
-			client, err := New(server.URL, WithMaxBodySize(1024))
+			client, err := New(server.URL, WithMaxBodySize(1024), WithRetryPolicy(fastRetries))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -308,7 +308,7 @@ func TestGetIntegrationTransportErrors(t *testing.T) {
 		server := httptest.NewServer(http.NotFoundHandler())
 		url := server.URL
 		server.Close()
-		client, err := New(url)
+		client, err := New(url, WithRetryPolicy(fastRetries))
 		if err != nil {
 			t.Fatal(err)
 		}
