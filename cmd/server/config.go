@@ -27,6 +27,8 @@ type config struct {
 	upstreamTimeout time.Duration
 	tlsCert         string
 	tlsKey          string
+	adminAddr       string
+	drainDelay      time.Duration
 }
 
 // parseConfig reads flags from args, falling back on the environment for
@@ -48,6 +50,8 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	timeout := fs.String("upstream-timeout", envOr("UPSTREAM_TIMEOUT", service.DefaultUpstreamTimeout.String()), "the service's own `budget` for one call's upstream work (env UPSTREAM_TIMEOUT)")
 	tlsCert := fs.String("tls-cert", envOr("TLS_CERT_FILE", ""), "TLS certificate `file`: serve HTTPS (env TLS_CERT_FILE)")
 	tlsKey := fs.String("tls-key", envOr("TLS_KEY_FILE", ""), "TLS key `file` (env TLS_KEY_FILE)")
+	adminAddr := fs.String("admin-addr", envOr("ADMIN_ADDR", ""), "admin listen `address` for /metrics and /debug/pprof; empty: none (env ADMIN_ADDR)")
+	drainDelay := fs.String("drain-delay", envOr("DRAIN_DELAY", "0s"), "on SIGTERM, how long to keep serving with health NOT_SERVING before closing the listener (env DRAIN_DELAY)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -56,11 +60,12 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	}
 
 	cfg := &config{
-		addr:     *addr,
-		upstream: *upstream,
-		apiKey:   getenv("AMPERSAND_API_KEY"),
-		tlsCert:  *tlsCert,
-		tlsKey:   *tlsKey,
+		addr:      *addr,
+		upstream:  *upstream,
+		apiKey:    getenv("AMPERSAND_API_KEY"),
+		tlsCert:   *tlsCert,
+		tlsKey:    *tlsKey,
+		adminAddr: *adminAddr,
 	}
 	cfg.demo = *demo
 	if !isSet(fs, "demo") && getenv("DEMO") != "" {
@@ -73,8 +78,16 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	if cfg.upstreamTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.upstreamTimeout <= 0 {
 		return nil, fmt.Errorf("-upstream-timeout / UPSTREAM_TIMEOUT: %q is not a positive duration (e.g. 30s)", *timeout)
 	}
+	if cfg.drainDelay, err = time.ParseDuration(*drainDelay); err != nil || cfg.drainDelay < 0 {
+		return nil, fmt.Errorf("-drain-delay / DRAIN_DELAY: %q is not a duration (e.g. 5s)", *drainDelay)
+	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return nil, fmt.Errorf("-addr / ADDR: %q is not host:port: %w", cfg.addr, err)
+	}
+	if cfg.adminAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.adminAddr); err != nil {
+			return nil, fmt.Errorf("-admin-addr / ADMIN_ADDR: %q is not host:port: %w", cfg.adminAddr, err)
+		}
 	}
 	if _, err := rest.New(cfg.upstream); err != nil {
 		return nil, fmt.Errorf("-upstream / AMPERSAND_API_URL: %w", err)

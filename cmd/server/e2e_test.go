@@ -82,8 +82,9 @@ func serverBinary(t *testing.T) string {
 
 // process is a started server binary.
 type process struct {
-	cmd    *exec.Cmd
-	addr   string
+	cmd       *exec.Cmd
+	addr      string
+	adminAddr string
 	stderr *lockedBuffer
 	done   chan error
 }
@@ -120,14 +121,20 @@ func start(t *testing.T, env []string, args ...string) *process {
 		t.Fatal(err)
 	}
 	addrc := make(chan string, 1)
+	adminc := make(chan string, 1)
 	go func() {
 		scanner := bufio.NewScanner(pipe)
 		for scanner.Scan() {
 			line := scanner.Text()
 			fmt.Fprintln(p.stderr, line)
 			var entry struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
-				addrc <- entry.Addr
+			if json.Unmarshal([]byte(line), &entry) == nil {
+				switch entry.Msg {
+				case "listening":
+					addrc <- entry.Addr
+				case "admin listening":
+					adminc <- entry.Addr
+				}
 			}
 		}
 		p.done <- cmd.Wait()
@@ -143,6 +150,10 @@ func start(t *testing.T, env []string, args ...string) *process {
 	})
 	select {
 	case p.addr = <-addrc:
+		select {
+		case p.adminAddr = <-adminc:
+		default:
+		}
 	case err := <-p.done:
 		t.Fatalf("server exited: %v\n%s", err, p.stderr.String())
 	case <-time.After(30 * time.Second):

@@ -68,11 +68,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		service.WithUpstreamTimeout(cfg.upstreamTimeout),
 		service.WithLogger(logger),
 	}
+	m := newMetrics()
+	svcOpts = append(svcOpts, service.WithUnknownEnumObserver(func(field string) {
+		m.unknownEnums.WithLabelValues(field).Inc()
+	}))
 	if cfg.demo {
 		svcOpts = append(svcOpts, service.WithAnonymous())
 	}
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
-	handler := withCORS(newMux(service.New(upstream, svcOpts...), checker, logger), cfg.corsOrigins)
+	handler := withCORS(newMux(service.New(upstream, svcOpts...), checker, newObservingInterceptor(logger, m)), cfg.corsOrigins)
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -96,6 +100,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	var admin *http.Server
+	if cfg.adminAddr != "" {
+		adminLn, err := net.Listen("tcp", cfg.adminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen (admin): %w", err)
+		}
+		admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = admin.Serve(adminLn) }()
+		defer admin.Close()
+		logger.Info("admin listening", "addr", adminLn.Addr().String())
 	}
 	logger.Info("listening",
 		"addr", ln.Addr().String(),
@@ -123,9 +139,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	case <-ctx.Done():
 	}
 	stop()
-	logger.Info("shutting down: finishing calls in flight")
 	checker.SetStatus("", grpchealth.StatusNotServing)
 	checker.SetStatus(ampersandv1connect.IntegrationServiceName, grpchealth.StatusNotServing)
+	if cfg.drainDelay > 0 {
+		// Keep serving, NOT_SERVING to health checks, so that load
+		// balancers stop sending calls before the listener closes.
+		logger.Info("draining: health is NOT_SERVING", "drainDelay", cfg.drainDelay.String())
+		time.Sleep(cfg.drainDelay)
+	}
+	logger.Info("shutting down: finishing calls in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.upstreamTimeout+5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -152,10 +174,10 @@ func newUpstream(cfg *config) (*rest.Client, error) {
 
 // newMux mounts the service, gRPC reflection (v1 and v1alpha) and gRPC
 // health on one handler.
-func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, logger *slog.Logger) *http.ServeMux {
+func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, interceptors ...connect.Interceptor) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc,
-		connect.WithInterceptors(newLoggingInterceptor(logger)),
+		connect.WithInterceptors(interceptors...),
 		connect.WithReadMaxBytes(64<<10),
 		connect.WithCompressMinBytes(1024),
 	))
@@ -167,32 +189,6 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle(grpchealth.NewHandler(checker))
 	return mux
-}
-
-// newLoggingInterceptor logs one line per call: never a header, so never a
-// credential.
-func newLoggingInterceptor(logger *slog.Logger) connect.UnaryInterceptorFunc {
-	return func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			start := time.Now()
-			resp, err := next(ctx, req)
-			code := "ok"
-			level := slog.LevelInfo
-			if err != nil {
-				code = connect.CodeOf(err).String()
-				if connect.CodeOf(err) == connect.CodeInternal || connect.CodeOf(err) == connect.CodeUnknown {
-					level = slog.LevelError
-				}
-			}
-			logger.LogAttrs(ctx, level, "call",
-				slog.String("procedure", req.Spec().Procedure),
-				slog.String("protocol", req.Peer().Protocol),
-				slog.String("code", code),
-				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
-			)
-			return resp, err
-		}
-	}
 }
 
 // withCORS lets browsers on the allowed origins ("*" for any) call every

@@ -176,9 +176,14 @@ func (c *Client) IntegrationURL(projectIDOrName, integrationIDOrName string) str
 // an error wrapping ctx's error (and cause); any other failure to reach the
 // upstream is an [*UnreachableError].
 func (c *Client) GetIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, error) {
+	trace := traceFrom(ctx)
 	for attempt := 1; ; attempt++ {
-		integration, err := c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)
-		wait, retry, _ := c.retry.decide(ctx, attempt, err)
+		start := time.Now()
+		integration, resp, err := c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)
+		wait, retry, reason := c.retry.decide(ctx, attempt, err)
+		if trace != nil {
+			trace.Attempts = append(trace.Attempts, newAttempt(resp, err, time.Since(start), reason))
+		}
 		if !retry {
 			return integration, err
 		}
@@ -188,11 +193,27 @@ func (c *Client) GetIntegration(ctx context.Context, creds Credentials, projectI
 	}
 }
 
-// getIntegration makes one attempt of GetIntegration.
-func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, error) {
+// newAttempt describes an attempt that got resp (nil when there was no
+// answer) and failed with err.
+func newAttempt(resp *http.Response, err error, d time.Duration, reason string) Attempt {
+	a := Attempt{Duration: d, RetryReason: reason}
+	if resp != nil {
+		a.StatusCode = resp.StatusCode
+		a.RequestID = resp.Header.Get("X-Request-Id")
+	}
+	var upstreamErr *Error
+	if a.RequestID == "" && errors.As(err, &upstreamErr) && upstreamErr.Problem != nil {
+		a.RequestID = upstreamErr.Problem.RequestID
+	}
+	return a
+}
+
+// getIntegration makes one attempt of GetIntegration. It returns the
+// response it got, if any, its body closed.
+func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, *http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.IntegrationURL(projectIDOrName, integrationIDOrName), nil)
 	if err != nil {
-		return nil, fmt.Errorf("new request: %w", err)
+		return nil, nil, fmt.Errorf("new request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json, application/problem+json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -205,32 +226,32 @@ func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectI
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("get integration: %w", contextError(ctx))
+			return nil, nil, fmt.Errorf("get integration: %w", contextError(ctx))
 		}
-		return nil, &UnreachableError{Err: err}
+		return nil, nil, &UnreachableError{Err: err}
 	}
 	defer resp.Body.Close()
 	if err := CheckResponse(resp); err != nil {
-		return nil, err
+		return nil, resp, err
 	}
 	body, err := readBody(resp.Body, c.maxBodySize)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read integration: %w", contextError(ctx))
+			return nil, resp, fmt.Errorf("read integration: %w", contextError(ctx))
 		}
 		if errors.Is(err, errBodyTooLarge) {
-			return nil, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("body exceeds %d bytes", c.maxBodySize)}
+			return nil, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("body exceeds %d bytes", c.maxBodySize)}
 		}
-		return nil, &UnreachableError{Err: fmt.Errorf("read body: %w", err)}
+		return nil, resp, &UnreachableError{Err: fmt.Errorf("read body: %w", err)}
 	}
 	if !isMediaType(resp.Header.Get("Content-Type"), "application/json") {
-		return nil, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q is not application/json", resp.Header.Get("Content-Type"))}
+		return nil, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q is not application/json", resp.Header.Get("Content-Type"))}
 	}
 	integration, err := DecodeIntegration(body)
 	if err != nil {
-		return nil, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: err.Error()}
+		return nil, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: err.Error()}
 	}
-	return integration, nil
+	return integration, resp, nil
 }
 
 // contextError returns ctx's cause when it is a context error wrapped by

@@ -8,6 +8,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"time"
 
 	"connectrpc.com/connect"
@@ -33,6 +34,7 @@ type Service struct {
 	anonymous       bool
 	upstreamTimeout time.Duration
 	logger          *slog.Logger
+	onUnknownEnum   func(field string)
 }
 
 var _ ampersandv1connect.IntegrationServiceHandler = (*Service)(nil)
@@ -64,6 +66,15 @@ func WithLogger(logger *slog.Logger) Option {
 	return func(s *Service) { s.logger = logger }
 }
 
+// WithUnknownEnumObserver calls observe for each enum value the upstream
+// sent that the schema does not know, with the field's path less its
+// indices ("latestRevision.content.read.objects[].delivery.mode"), a small
+// set fit for a metric label. Such values are also logged. The default is
+// to only log them.
+func WithUnknownEnumObserver(observe func(field string)) Option {
+	return func(s *Service) { s.onUnknownEnum = observe }
+}
+
 // New returns a service over upstream.
 func New(upstream Upstream, opts ...Option) *Service {
 	s := &Service{
@@ -76,6 +87,9 @@ func New(upstream Upstream, opts ...Option) *Service {
 	}
 	return s
 }
+
+// indexes matches the array indices of a path.
+var indexes = regexp.MustCompile(`\[\d+\]`)
 
 // GetIntegration implements ampersand.v1.IntegrationService/GetIntegration.
 func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[ampersandv1.GetIntegrationRequest]) (*connect.Response[ampersandv1.GetIntegrationResponse], error) {
@@ -104,6 +118,9 @@ func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[amper
 	integration, err := translateIntegration(in, func(path, value string) {
 		s.logger.WarnContext(ctx, "unknown enum value from upstream",
 			"procedure", req.Spec().Procedure, "path", path, "value", truncate(value, 64))
+		if s.onUnknownEnum != nil {
+			s.onUnknownEnum(indexes.ReplaceAllString(path, "[]"))
+		}
 	})
 	if err != nil {
 		return nil, toConnectError(ctx, err)

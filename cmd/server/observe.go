@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"strconv"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+// metrics are the server's Prometheus metrics, served on the admin listener.
+type metrics struct {
+	registry        *prometheus.Registry
+	calls           *prometheus.CounterVec
+	callDuration    *prometheus.HistogramVec
+	upstreamLatency *prometheus.HistogramVec
+	retries         prometheus.Counter
+	unknownEnums    *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ampersand_connect_calls_total",
+			Help: "Calls served, by procedure, protocol and Connect code.",
+		}, []string{"procedure", "protocol", "code"}),
+		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ampersand_connect_call_duration_seconds",
+			Help:    "Time to serve a call, by procedure.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}, []string{"procedure"}),
+		upstreamLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ampersand_connect_upstream_request_duration_seconds",
+			Help:    "Time of one upstream HTTP exchange, by status (0: no answer).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}, []string{"status"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ampersand_connect_upstream_retries_total",
+			Help: "Upstream requests tried again.",
+		}),
+		unknownEnums: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ampersand_connect_unknown_enum_values_total",
+			Help: "Enum values the upstream sent that the schema does not know, by field.",
+		}, []string{"field"}),
+	}
+	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.unknownEnums,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// adminHandler serves /metrics and /debug/pprof/ for operators.
+func (m *metrics) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// newObservingInterceptor logs one line per call and counts it. The line
+// holds the procedure, protocol, code, latency and the upstream's status,
+// attempts and request ID; never a header, so never a credential.
+func newObservingInterceptor(logger *slog.Logger, m *metrics) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			start := time.Now()
+			trace := &rest.Trace{}
+			resp, err := next(rest.WithTrace(ctx, trace), req)
+			elapsed := time.Since(start)
+
+			code, level := "ok", slog.LevelInfo
+			if err != nil {
+				code = connect.CodeOf(err).String()
+				if c := connect.CodeOf(err); c == connect.CodeInternal || c == connect.CodeUnknown {
+					level = slog.LevelError
+				}
+			}
+			procedure := req.Spec().Procedure
+			attrs := []slog.Attr{
+				slog.String("procedure", procedure),
+				slog.String("protocol", req.Peer().Protocol),
+				slog.String("code", code),
+				slog.Float64("durationMs", float64(elapsed.Microseconds())/1000),
+				slog.Int("attempts", len(trace.Attempts)),
+			}
+			if last := trace.Last(); len(trace.Attempts) > 0 {
+				attrs = append(attrs, slog.Int("upstreamStatus", last.StatusCode))
+				if last.RequestID != "" {
+					attrs = append(attrs, slog.String("upstreamRequestId", last.RequestID))
+				}
+			}
+			var connectErr *connect.Error
+			if errors.As(err, &connectErr) {
+				attrs = append(attrs, slog.String("error", connectErr.Message()))
+			}
+			logger.LogAttrs(ctx, level, "call", attrs...)
+
+			m.calls.WithLabelValues(procedure, req.Peer().Protocol, code).Inc()
+			m.callDuration.WithLabelValues(procedure).Observe(elapsed.Seconds())
+			for i, attempt := range trace.Attempts {
+				m.upstreamLatency.WithLabelValues(strconv.Itoa(attempt.StatusCode)).Observe(attempt.Duration.Seconds())
+				if i > 0 {
+					m.retries.Inc()
+				}
+			}
+			return resp, err
+		}
+	}
+}
