@@ -85,8 +85,8 @@ type process struct {
 	cmd       *exec.Cmd
 	addr      string
 	adminAddr string
-	stderr *lockedBuffer
-	done   chan error
+	stderr    *lockedBuffer
+	done      chan error
 }
 
 type lockedBuffer struct {
