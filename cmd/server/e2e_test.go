@@ -216,6 +216,7 @@ func (u *upstream) lastHeader() http.Header {
 func newRequest(project, integration string) *connect.Request[ampersandv1.GetIntegrationRequest] {
 	req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: project, IntegrationIdOrName: integration})
 	req.Header().Set("X-Api-Key", clientKey)
+	req.Header().Set("Authorization", clientJWT)
 	return req
 }
 
@@ -255,6 +256,7 @@ func TestEndToEnd(t *testing.T) {
 			if !errors.As(err, &connectErr) || connectErr.Code() != connect.CodeNotFound || connectErr.Message() != "upstream answered 404: integration not found" {
 				t.Fatalf("err = %v", err)
 			}
+			assertNoSecret(t, fmt.Sprint(connectErr, connectErr.Details()))
 			var sawInfo, sawProblem, sawBadRequest bool
 			for _, d := range connectErr.Details() {
 				value, err := d.Value()
