@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,48 +13,14 @@ import (
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/demo"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
-// largeIntegration returns a realistic integration body of about size bytes:
-// the full sample with its read objects repeated, each with many fields of
-// both variants.
+// largeIntegration returns a realistic integration body of about size bytes.
 func largeIntegration(tb testing.TB, size int) []byte {
 	tb.Helper()
-	base, err := os.ReadFile("testdata/integrations/full.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(base, &doc); err != nil {
-		tb.Fatal(err)
-	}
-	read := doc["latestRevision"].(map[string]any)["content"].(map[string]any)["read"].(map[string]any)
-	var objects []any
-	for i := 0; ; i++ {
-		var fields []any
-		for j := range 40 {
-			if j%4 == 3 {
-				fields = append(fields, map[string]any{"mapToName": fmt.Sprintf("mapped_%d", j), "mapToDisplayName": "Mapped field", "default": "Name", "prompt": "Which field should we use?"})
-			} else {
-				fields = append(fields, map[string]any{"fieldName": fmt.Sprintf("Field_%d__c", j), "mapToName": fmt.Sprintf("field_%d", j), "mapToDisplayName": fmt.Sprintf("Field %d", j)})
-			}
-		}
-		objects = append(objects, map[string]any{
-			"objectName": fmt.Sprintf("object_%d", i), "destination": "webhook", "schedule": "*/10 * * * *",
-			"requiredFields": fields[:20], "optionalFields": fields[20:], "optionalFieldsAuto": "all",
-			"backfill": map[string]any{"defaultPeriod": map[string]any{"days": 30}},
-			"delivery": map[string]any{"mode": "auto", "pageSize": 100}, "enabled": "always",
-		})
-		read["objects"] = objects
-		body, err := json.Marshal(doc)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if len(body) >= size {
-			return body
-		}
-	}
+	return demo.Sized(size)
 }
 
 func BenchmarkTranslate(b *testing.B) {

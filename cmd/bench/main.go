@@ -1,0 +1,342 @@
+// Command bench measures what the server costs per call against the floor
+// of a bare reverse proxy in front of the same upstream. In one run it
+// starts, as separate processes, a stand-in upstream serving an integration
+// of -size bytes, a bare httputil.ReverseProxy to it, and the real server,
+// then drives each path in turn (A B A B ..., -rounds rounds) at fixed
+// concurrency: direct REST, the proxy, and the server with Connect+JSON,
+// Connect+proto, Connect GET and gRPC. It reports calls/s, p50/p99 latency,
+// the CPU time per call of the proxy and of the server (from /proc), and
+// the ratios of the server's paths to the proxy's.
+//
+//	go run ./cmd/bench -size 1600
+//	go run ./cmd/bench -size 1600000 -concurrency 8
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/demo"
+)
+
+func main() {
+	role := flag.String("role", "", "internal: run as the upstream or the proxy process")
+	size := flag.Int("size", 1600, "size in bytes of the integration the upstream serves")
+	target := flag.String("target", "", "internal: the proxy's upstream")
+	concurrency := flag.Int("concurrency", 32, "calls in flight at once")
+	duration := flag.Duration("duration", 2*time.Second, "length of one round of one path")
+	rounds := flag.Int("rounds", 3, "rounds over all paths")
+	server := flag.String("server", "", "server binary (default: build ./cmd/server)")
+	flag.Parse()
+
+	var err error
+	switch *role {
+	case "upstream":
+		err = serve(upstreamHandler(demo.Sized(*size)))
+	case "proxy":
+		err = serveProxy(*target)
+	default:
+		err = run(*size, *concurrency, *duration, *rounds, *server)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func upstreamHandler(body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	})
+}
+
+func serveProxy(target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.Transport = &http.Transport{MaxIdleConnsPerHost: 1024, ForceAttemptHTTP2: true}
+	return serve(proxy)
+}
+
+// serve listens on a free loopback port, prints it, and serves h.
+func serve(h http.Handler) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr().String())
+	return (&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+}
+
+// child is a started process of the benchmark.
+type child struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+// startChild starts cmd and reads its address: the first line of stdout,
+// or the "listening" log line's addr on stderr for the server.
+func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
+	var pipe io.ReadCloser
+	var err error
+	if fromLog {
+		pipe, err = cmd.StderrPipe()
+	} else {
+		pipe, err = cmd.StdoutPipe()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	scanner := bufio.NewScanner(pipe)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if !fromLog {
+			go func() { _, _ = io.Copy(io.Discard, pipe) }()
+			return &child{cmd, line}, nil
+		}
+		if _, rest, ok := strings.Cut(line, `"msg":"listening","addr":"`); ok {
+			addr, _, _ := strings.Cut(rest, `"`)
+			go func() { _, _ = io.Copy(io.Discard, pipe) }()
+			return &child{cmd, addr}, nil
+		}
+	}
+	return nil, fmt.Errorf("%s exited before listening", cmd.Path)
+}
+
+// cpuTime reads a process's user and system CPU time from /proc.
+func cpuTime(pid int) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command, which is in parentheses: state is field 3,
+	// utime 14 and stime 15.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
+}
+
+// path is one way to get the integration.
+type path struct {
+	name string
+	call func(ctx context.Context) error
+}
+
+type result struct {
+	calls      int
+	elapsed    time.Duration
+	latencies  []time.Duration
+	serverCPU  time.Duration
+	proxyCPU   time.Duration
+	errorCount int
+}
+
+func (r *result) add(o result) {
+	r.calls += o.calls
+	r.elapsed += o.elapsed
+	r.latencies = append(r.latencies, o.latencies...)
+	r.serverCPU += o.serverCPU
+	r.proxyCPU += o.proxyCPU
+	r.errorCount += o.errorCount
+}
+
+func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if serverBinary == "" {
+		dir, err := os.MkdirTemp("", "bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		serverBinary = filepath.Join(dir, "server")
+		if out, err := exec.Command("go", "build", "-o", serverBinary, "./cmd/server").CombinedOutput(); err != nil {
+			return fmt.Errorf("build server: %v\n%s", err, out)
+		}
+	}
+	upstream, err := startChild(exec.Command(self, "-role", "upstream", "-size", strconv.Itoa(size)), false)
+	if err != nil {
+		return err
+	}
+	defer upstream.cmd.Process.Kill()
+	upstreamURL := "http://" + upstream.addr
+	proxy, err := startChild(exec.Command(self, "-role", "proxy", "-target", upstreamURL), false)
+	if err != nil {
+		return err
+	}
+	defer proxy.cmd.Process.Kill()
+	serverCmd := exec.Command(serverBinary, "-addr", "127.0.0.1:0", "-upstream", upstreamURL+"/v1")
+	serverCmd.Env = append(os.Environ(), "AMPERSAND_API_KEY=bench-key")
+	server, err := startChild(serverCmd, true)
+	if err != nil {
+		return err
+	}
+	defer server.cmd.Process.Kill()
+
+	http1 := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}}
+	protocols := new(http.Protocols)
+	protocols.SetUnencryptedHTTP2(true)
+	h2c := &http.Client{Transport: &http.Transport{Protocols: protocols}}
+	restPath := "/v1/projects/my-project/integrations/read-accounts"
+	get := func(base string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+restPath, nil)
+			req.Header.Set("X-Api-Key", "bench-key")
+			resp, err := http1.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}
+	}
+	serverURL := "http://" + server.addr
+	rpc := func(client ampersandv1connect.IntegrationServiceClient) func(ctx context.Context) error {
+		req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"})
+		return func(ctx context.Context) error {
+			resp, err := client.GetIntegration(ctx, req)
+			if err == nil && resp.Msg.GetIntegration().GetName() != "read-accounts" {
+				err = errors.New("wrong integration")
+			}
+			return err
+		}
+	}
+	paths := []path{
+		{"direct REST", get(upstreamURL)},
+		{"bare proxy", get("http://" + proxy.addr)},
+		{"Connect+JSON", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL, connect.WithProtoJSON()))},
+		{"Connect+proto", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL))},
+		{"Connect GET", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL, connect.WithHTTPGet()))},
+		{"gRPC", rpc(ampersandv1connect.NewIntegrationServiceClient(h2c, serverURL, connect.WithGRPC()))},
+	}
+
+	results := make([]result, len(paths))
+	for round := range rounds {
+		for i, p := range paths {
+			r, err := measure(p, concurrency, duration, server.cmd.Process.Pid, proxy.cmd.Process.Pid)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			results[i].add(r)
+			fmt.Fprintf(os.Stderr, "round %d %-14s %8.0f calls/s\n", round+1, p.name, float64(r.calls)/r.elapsed.Seconds())
+		}
+	}
+
+	fmt.Printf("integration %d bytes, concurrency %d, %d rounds of %v per path\n\n", len(demo.Sized(size)), concurrency, rounds, duration)
+	fmt.Printf("%-14s %10s %10s %10s %14s %14s %10s %12s\n", "path", "calls/s", "p50", "p99", "server CPU/call", "proxy CPU/call", "errors", "vs proxy")
+	var proxyRate float64
+	var proxyCPU time.Duration
+	for i, p := range paths {
+		r := results[i]
+		slices.Sort(r.latencies)
+		rate := float64(r.calls) / r.elapsed.Seconds()
+		serverPer := r.serverCPU / time.Duration(max(r.calls, 1))
+		proxyPer := r.proxyCPU / time.Duration(max(r.calls, 1))
+		if p.name == "bare proxy" {
+			proxyRate, proxyCPU = rate, proxyPer
+		}
+		ratio := ""
+		if proxyRate > 0 && p.name != "bare proxy" && p.name != "direct REST" {
+			ratio = fmt.Sprintf("%.2fx rate, %.2fx CPU", rate/proxyRate, float64(serverPer)/float64(max(proxyCPU, 1)))
+		}
+		fmt.Printf("%-14s %10.0f %10v %10v %14v %14v %10d   %s\n", p.name, rate,
+			percentile(r.latencies, 50), percentile(r.latencies, 99), serverPer.Round(time.Microsecond), proxyPer.Round(time.Microsecond), r.errorCount, ratio)
+	}
+	return nil
+}
+
+// measure drives one path for duration with concurrency workers.
+func measure(p path, concurrency int, duration time.Duration, serverPID, proxyPID int) (result, error) {
+	serverBefore, err1 := cpuTime(serverPID)
+	proxyBefore, err2 := cpuTime(proxyPID)
+	if err := errors.Join(err1, err2); err != nil {
+		return result{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), duration)
+	defer cancel()
+	var mu sync.Mutex
+	var all []time.Duration
+	var errorCount atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Go(func() {
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				t := time.Now()
+				if err := p.call(context.Background()); err != nil {
+					errorCount.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	serverAfter, err1 := cpuTime(serverPID)
+	proxyAfter, err2 := cpuTime(proxyPID)
+	if err := errors.Join(err1, err2); err != nil {
+		return result{}, err
+	}
+	if n := errorCount.Load(); n > 0 {
+		return result{}, fmt.Errorf("%d failed calls, the first: %v", n, firstErr.Load())
+	}
+	return result{
+		calls: len(all), elapsed: elapsed, latencies: all,
+		serverCPU: serverAfter - serverBefore, proxyCPU: proxyAfter - proxyBefore,
+	}, nil
+}
+
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, len(sorted)*p/100)].Round(10 * time.Microsecond)
+}
