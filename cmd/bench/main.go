@@ -233,9 +233,9 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 	}
 	serverURL := "http://" + server.addr
 	rpc := func(client ampersandv1connect.IntegrationServiceClient) func(ctx context.Context) error {
-		req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"})
+		msg := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}
 		return func(ctx context.Context) error {
-			resp, err := client.GetIntegration(ctx, req)
+			resp, err := client.GetIntegration(ctx, connect.NewRequest(msg))
 			if err == nil && resp.Msg.GetIntegration().GetName() != "read-accounts" {
 				err = errors.New("wrong integration")
 			}
