@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ampersand-connect/gateway/internal/demo"
 )
 
 const minimalIntegration = `{"id":"i-1","projectId":"p-1","name":"read-accounts","provider":"salesforce","createTime":"2024-04-22T18:55:28Z"}`
@@ -414,5 +416,58 @@ func TestParseRetryAfterDate(t *testing.T) {
 	got, ok := parseRetryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now)
 	if !ok || got != 90*time.Second {
 		t.Errorf("got %v, %v", got, ok)
+	}
+}
+
+func TestDecodeIntegrationStrictness(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{
+		`{"id":"x"} trailing`,
+		`{"id":"x"}{"id":"y"}`,
+		`{"id":"x",}`,
+		`{"id":'x'}`,
+		`{"id":"x"`,
+		`[]`,
+		`null`,
+		``,
+		`{"latestRevision":[]}`,
+		`{"latestRevision":{"content":{"proxy":{"enabled":"true"}}}}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"backfill":{"defaultPeriod":{"days":2147483648}}}]}}}}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"backfill":{"defaultPeriod":{"days":1e3}}}]}}}}`,
+		`{"latestRevision":{"content":{"subscribe":{"objects":[{"otherEvents":[1]}]}}}}`,
+	} {
+		if _, err := DecodeIntegration([]byte(bad)); err == nil {
+			t.Errorf("DecodeIntegration(%q): no error", bad)
+		}
+	}
+	for _, good := range []string{
+		` {"id":"x"} `,
+		`{"id":"x","unknown":{"a":[1,2,{"b":null}]}}`,
+		`{"id":null,"latestRevision":null}`,
+		`{"id":"\u00e9\ud83d\ude80"}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"backfill":{"defaultPeriod":{"days":-1}}}]}}}}`,
+	} {
+		if _, err := DecodeIntegration([]byte(good)); err != nil {
+			t.Errorf("DecodeIntegration(%q): %v", good, err)
+		}
+	}
+	in, err := DecodeIntegration([]byte(`{"id":"\u00e9\ud83d\ude80","name":"a\"b\\c"}`))
+	if err != nil || in.ID != "é🚀" || in.Name != `a"b\c` {
+		t.Errorf("escapes: %+v %v", in, err)
+	}
+}
+
+func BenchmarkDecodeIntegration(b *testing.B) {
+	for _, size := range []int{1600, 1 << 20} {
+		body := demo.Sized(size)
+		b.Run(fmt.Sprintf("%dKB", len(body)>>10), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeIntegration(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
