@@ -295,6 +295,19 @@ func TestEndToEnd(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), `"mapping":{"mapToName":"priority"`) {
 			t.Fatalf("GET: %d %s", resp.StatusCode, body)
 		}
+		etag := resp.Header.Get("ETag")
+		if etag == "" || resp.Header.Get("Cache-Control") != "private, no-cache" {
+			t.Fatalf("GET caching headers: %v", resp.Header)
+		}
+		req.Header.Set("If-None-Match", etag)
+		notModified, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notModified.Body.Close()
+		if notModified.StatusCode != http.StatusNotModified {
+			t.Errorf("GET with If-None-Match: %d", notModified.StatusCode)
+		}
 	})
 
 	t.Run("grpc-go", func(t *testing.T) {

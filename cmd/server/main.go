@@ -177,7 +177,7 @@ func newUpstream(cfg *config) (*rest.Client, error) {
 // health on one handler.
 func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, interceptors ...connect.Interceptor) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc,
+	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc,
 		connect.WithInterceptors(interceptors...),
 		connect.WithReadMaxBytes(64<<10),
 		// Compressing a typical integration of a few KB costs more CPU than
@@ -185,7 +185,8 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 		// at gzip's fastest level.
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newGzipReader, newFastGzipWriter),
-	))
+	)
+	mux.Handle(path, service.ConditionalGET(handler))
 	reflector := grpcreflect.NewStaticReflector(
 		ampersandv1connect.IntegrationServiceName,
 		grpchealth.HealthV1ServiceName,
@@ -218,7 +219,7 @@ func withCORS(h http.Handler, origins []string) http.Handler {
 		AllowedOrigins: origins,
 		AllowedMethods: connectcors.AllowedMethods(),
 		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", "X-Api-Key"),
-		ExposedHeaders: connectcors.ExposedHeaders(),
+		ExposedHeaders: append(connectcors.ExposedHeaders(), "ETag"),
 		MaxAge:         7200,
 	}).Handler(h)
 }
