@@ -47,9 +47,9 @@ func translateIntegration(in *rest.Integration, unknownEnum func(path, value str
 	return out, nil
 }
 
-func (t *translator) fail(path, format string, args ...any) {
+func (t *translator) fail(p *path, format string, args ...any) {
 	if t.err == nil {
-		t.err = &InvalidIntegrationError{Path: path, Reason: fmt.Sprintf(format, args...)}
+		t.err = &InvalidIntegrationError{Path: p.String(), Reason: fmt.Sprintf(format, args...)}
 	}
 }
 
@@ -59,25 +59,25 @@ func (t *translator) integration(in *rest.Integration) *ampersandv1.Integration 
 		ProjectId:      in.ProjectID,
 		Name:           in.Name,
 		Provider:       in.Provider,
-		CreateTime:     t.timestamp("createTime", in.CreateTime),
-		UpdateTime:     t.timestamp("updateTime", in.UpdateTime),
-		LatestRevision: t.revision("latestRevision", in.LatestRevision),
+		CreateTime:     t.timestamp(root.field("createTime"), in.CreateTime),
+		UpdateTime:     t.timestamp(root.field("updateTime"), in.UpdateTime),
+		LatestRevision: t.revision(root.field("latestRevision"), in.LatestRevision),
 	}
 }
 
-func (t *translator) revision(path string, in *rest.Revision) *ampersandv1.Revision {
+func (t *translator) revision(p *path, in *rest.Revision) *ampersandv1.Revision {
 	if in == nil {
 		return nil
 	}
 	return &ampersandv1.Revision{
 		Id:          in.ID,
 		SpecVersion: in.SpecVersion,
-		CreateTime:  t.timestamp(path+".createTime", in.CreateTime),
-		Content:     t.content(path+".content", in.Content),
+		CreateTime:  t.timestamp(p.field("createTime"), in.CreateTime),
+		Content:     t.content(p.field("content"), in.Content),
 	}
 }
 
-func (t *translator) content(path string, in *rest.Content) *ampersandv1.IntegrationContent {
+func (t *translator) content(p *path, in *rest.Content) *ampersandv1.IntegrationContent {
 	if in == nil {
 		return nil
 	}
@@ -86,26 +86,26 @@ func (t *translator) content(path string, in *rest.Content) *ampersandv1.Integra
 		Provider:    in.Provider,
 		DisplayName: in.DisplayName,
 		Module:      in.Module,
-		Read:        t.read(path+".read", in.Read),
-		Write:       t.write(path+".write", in.Write),
+		Read:        t.read(p.field("read"), in.Read),
+		Write:       t.write(p.field("write"), in.Write),
 		Proxy:       t.proxy(in.Proxy),
-		Subscribe:   t.subscribe(path+".subscribe", in.Subscribe),
-		WatchSchema: t.watchSchema(path+".watchSchema", in.WatchSchema),
+		Subscribe:   t.subscribe(p.field("subscribe"), in.Subscribe),
+		WatchSchema: t.watchSchema(p.field("watchSchema"), in.WatchSchema),
 	}
 }
 
-func (t *translator) read(path string, in *rest.ReadIntegration) *ampersandv1.ReadIntegration {
+func (t *translator) read(p *path, in *rest.ReadIntegration) *ampersandv1.ReadIntegration {
 	if in == nil {
 		return nil
 	}
 	out := &ampersandv1.ReadIntegration{Objects: make([]*ampersandv1.IntegrationObject, 0, len(in.Objects))}
 	for i, object := range in.Objects {
-		out.Objects = append(out.Objects, t.readObject(index(path+".objects", i), object))
+		out.Objects = append(out.Objects, t.readObject(p.field("objects").at(i), object))
 	}
 	return out
 }
 
-func (t *translator) readObject(path string, in *rest.IntegrationObject) *ampersandv1.IntegrationObject {
+func (t *translator) readObject(p *path, in *rest.IntegrationObject) *ampersandv1.IntegrationObject {
 	if in == nil {
 		return &ampersandv1.IntegrationObject{}
 	}
@@ -115,27 +115,27 @@ func (t *translator) readObject(path string, in *rest.IntegrationObject) *ampers
 		Schedule:           in.Schedule,
 		MapToName:          in.MapToName,
 		MapToDisplayName:   in.MapToDisplayName,
-		RequiredFields:     t.fields(path+".requiredFields", in.RequiredFields),
-		OptionalFields:     t.fields(path+".optionalFields", in.OptionalFields),
-		OptionalFieldsAuto: t.optionalFieldsAuto(path+".optionalFieldsAuto", in.OptionalFieldsAuto),
+		RequiredFields:     t.fields(p.field("requiredFields"), in.RequiredFields),
+		OptionalFields:     t.fields(p.field("optionalFields"), in.OptionalFields),
+		OptionalFieldsAuto: t.optionalFieldsAuto(p.field("optionalFieldsAuto"), in.OptionalFieldsAuto),
 		Backfill:           t.backfill(in.Backfill),
-		Delivery:           t.delivery(path+".delivery", in.Delivery),
-		Enabled:            t.enablement(path+".enabled", in.Enabled),
+		Delivery:           t.delivery(p.field("delivery"), in.Delivery),
+		Enabled:            t.enablement(p.field("enabled"), in.Enabled),
 	}
 }
 
-func (t *translator) fields(path string, in []*rest.IntegrationField) []*ampersandv1.IntegrationField {
+func (t *translator) fields(p *path, in []*rest.IntegrationField) []*ampersandv1.IntegrationField {
 	if in == nil {
 		return nil
 	}
 	out := make([]*ampersandv1.IntegrationField, 0, len(in))
 	for i, field := range in {
-		out = append(out, t.field(index(path, i), field))
+		out = append(out, t.field(p.at(i), field))
 	}
 	return out
 }
 
-func (t *translator) field(path string, in *rest.IntegrationField) *ampersandv1.IntegrationField {
+func (t *translator) field(p *path, in *rest.IntegrationField) *ampersandv1.IntegrationField {
 	switch {
 	case in != nil && in.FieldName != "":
 		return &ampersandv1.IntegrationField{Field: &ampersandv1.IntegrationField_Existent{
@@ -155,19 +155,19 @@ func (t *translator) field(path string, in *rest.IntegrationField) *ampersandv1.
 			},
 		}}
 	default:
-		t.fail(path, "field has neither fieldName nor mapToName")
+		t.fail(p, "field has neither fieldName nor mapToName")
 		return nil
 	}
 }
 
-func (t *translator) optionalFieldsAuto(path, in string) ampersandv1.OptionalFieldsAuto {
+func (t *translator) optionalFieldsAuto(p *path, in string) ampersandv1.OptionalFieldsAuto {
 	switch in {
 	case "":
 		return ampersandv1.OptionalFieldsAuto_OPTIONAL_FIELDS_AUTO_UNSPECIFIED
 	case "all":
 		return ampersandv1.OptionalFieldsAuto_OPTIONAL_FIELDS_AUTO_ALL
 	}
-	t.unknown(path, in)
+	t.unknown(p, in)
 	return ampersandv1.OptionalFieldsAuto_OPTIONAL_FIELDS_AUTO_UNSPECIFIED
 }
 
@@ -185,14 +185,14 @@ func (t *translator) defaultPeriod(in *rest.DefaultPeriod) *ampersandv1.DefaultP
 	return &ampersandv1.DefaultPeriod{Days: in.Days, FullHistory: in.FullHistory}
 }
 
-func (t *translator) delivery(path string, in *rest.Delivery) *ampersandv1.Delivery {
+func (t *translator) delivery(p *path, in *rest.Delivery) *ampersandv1.Delivery {
 	if in == nil {
 		return nil
 	}
-	return &ampersandv1.Delivery{Mode: t.deliveryMode(path+".mode", in.Mode), PageSize: in.PageSize}
+	return &ampersandv1.Delivery{Mode: t.deliveryMode(p.field("mode"), in.Mode), PageSize: in.PageSize}
 }
 
-func (t *translator) deliveryMode(path, in string) ampersandv1.DeliveryMode {
+func (t *translator) deliveryMode(p *path, in string) ampersandv1.DeliveryMode {
 	switch in {
 	case "":
 		return ampersandv1.DeliveryMode_DELIVERY_MODE_UNSPECIFIED
@@ -201,22 +201,22 @@ func (t *translator) deliveryMode(path, in string) ampersandv1.DeliveryMode {
 	case "auto":
 		return ampersandv1.DeliveryMode_DELIVERY_MODE_AUTO
 	}
-	t.unknown(path, in)
+	t.unknown(p, in)
 	return ampersandv1.DeliveryMode_DELIVERY_MODE_UNSPECIFIED
 }
 
-func (t *translator) enablement(path, in string) ampersandv1.Enablement {
+func (t *translator) enablement(p *path, in string) ampersandv1.Enablement {
 	switch in {
 	case "":
 		return ampersandv1.Enablement_ENABLEMENT_UNSPECIFIED
 	case "always":
 		return ampersandv1.Enablement_ENABLEMENT_ALWAYS
 	}
-	t.unknown(path, in)
+	t.unknown(p, in)
 	return ampersandv1.Enablement_ENABLEMENT_UNSPECIFIED
 }
 
-func (t *translator) write(path string, in *rest.WriteIntegration) *ampersandv1.WriteIntegration {
+func (t *translator) write(p *path, in *rest.WriteIntegration) *ampersandv1.WriteIntegration {
 	if in == nil {
 		return nil
 	}
@@ -252,18 +252,18 @@ func (t *translator) proxy(in *rest.ProxyIntegration) *ampersandv1.ProxyIntegrat
 	return &ampersandv1.ProxyIntegration{Enabled: in.Enabled, UseModule: in.UseModule}
 }
 
-func (t *translator) subscribe(path string, in *rest.SubscribeIntegration) *ampersandv1.SubscribeIntegration {
+func (t *translator) subscribe(p *path, in *rest.SubscribeIntegration) *ampersandv1.SubscribeIntegration {
 	if in == nil {
 		return nil
 	}
 	out := &ampersandv1.SubscribeIntegration{Objects: make([]*ampersandv1.IntegrationSubscribeObject, 0, len(in.Objects))}
 	for i, object := range in.Objects {
-		out.Objects = append(out.Objects, t.subscribeObject(index(path+".objects", i), object))
+		out.Objects = append(out.Objects, t.subscribeObject(p.field("objects").at(i), object))
 	}
 	return out
 }
 
-func (t *translator) subscribeObject(path string, in *rest.IntegrationSubscribeObject) *ampersandv1.IntegrationSubscribeObject {
+func (t *translator) subscribeObject(p *path, in *rest.IntegrationSubscribeObject) *ampersandv1.IntegrationSubscribeObject {
 	if in == nil {
 		return &ampersandv1.IntegrationSubscribeObject{}
 	}
@@ -271,33 +271,33 @@ func (t *translator) subscribeObject(path string, in *rest.IntegrationSubscribeO
 		ObjectName:              in.ObjectName,
 		Destination:             in.Destination,
 		InheritFieldsAndMapping: in.InheritFieldsAndMapping,
-		CreateEvent:             t.createEvent(path+".createEvent", in.CreateEvent),
-		UpdateEvent:             t.updateEvent(path+".updateEvent", in.UpdateEvent),
-		DeleteEvent:             t.deleteEvent(path+".deleteEvent", in.DeleteEvent),
-		AssociationChangeEvent:  t.associationChangeEvent(path+".associationChangeEvent", in.AssociationChangeEvent),
+		CreateEvent:             t.createEvent(p.field("createEvent"), in.CreateEvent),
+		UpdateEvent:             t.updateEvent(p.field("updateEvent"), in.UpdateEvent),
+		DeleteEvent:             t.deleteEvent(p.field("deleteEvent"), in.DeleteEvent),
+		AssociationChangeEvent:  t.associationChangeEvent(p.field("associationChangeEvent"), in.AssociationChangeEvent),
 		OtherEvents:             in.OtherEvents,
 	}
 }
 
-func (t *translator) createEvent(path string, in *rest.CreateEvent) *ampersandv1.CreateEvent {
+func (t *translator) createEvent(p *path, in *rest.CreateEvent) *ampersandv1.CreateEvent {
 	if in == nil {
 		return nil
 	}
-	return &ampersandv1.CreateEvent{Enabled: t.enablement(path+".enabled", in.Enabled)}
+	return &ampersandv1.CreateEvent{Enabled: t.enablement(p.field("enabled"), in.Enabled)}
 }
 
-func (t *translator) updateEvent(path string, in *rest.UpdateEvent) *ampersandv1.UpdateEvent {
+func (t *translator) updateEvent(p *path, in *rest.UpdateEvent) *ampersandv1.UpdateEvent {
 	if in == nil {
 		return nil
 	}
 	return &ampersandv1.UpdateEvent{
-		Enabled:             t.enablement(path+".enabled", in.Enabled),
-		WatchFieldsAuto:     t.watchFieldsAuto(path+".watchFieldsAuto", in.WatchFieldsAuto),
+		Enabled:             t.enablement(p.field("enabled"), in.Enabled),
+		WatchFieldsAuto:     t.watchFieldsAuto(p.field("watchFieldsAuto"), in.WatchFieldsAuto),
 		RequiredWatchFields: in.RequiredWatchFields,
 	}
 }
 
-func (t *translator) watchFieldsAuto(path, in string) ampersandv1.WatchFieldsAuto {
+func (t *translator) watchFieldsAuto(p *path, in string) ampersandv1.WatchFieldsAuto {
 	switch in {
 	case "":
 		return ampersandv1.WatchFieldsAuto_WATCH_FIELDS_AUTO_UNSPECIFIED
@@ -306,72 +306,72 @@ func (t *translator) watchFieldsAuto(path, in string) ampersandv1.WatchFieldsAut
 	case "selected":
 		return ampersandv1.WatchFieldsAuto_WATCH_FIELDS_AUTO_SELECTED
 	}
-	t.unknown(path, in)
+	t.unknown(p, in)
 	return ampersandv1.WatchFieldsAuto_WATCH_FIELDS_AUTO_UNSPECIFIED
 }
 
-func (t *translator) deleteEvent(path string, in *rest.DeleteEvent) *ampersandv1.DeleteEvent {
+func (t *translator) deleteEvent(p *path, in *rest.DeleteEvent) *ampersandv1.DeleteEvent {
 	if in == nil {
 		return nil
 	}
-	return &ampersandv1.DeleteEvent{Enabled: t.enablement(path+".enabled", in.Enabled)}
+	return &ampersandv1.DeleteEvent{Enabled: t.enablement(p.field("enabled"), in.Enabled)}
 }
 
-func (t *translator) associationChangeEvent(path string, in *rest.AssociationChangeEvent) *ampersandv1.AssociationChangeEvent {
+func (t *translator) associationChangeEvent(p *path, in *rest.AssociationChangeEvent) *ampersandv1.AssociationChangeEvent {
 	if in == nil {
 		return nil
 	}
 	return &ampersandv1.AssociationChangeEvent{
-		Enabled:            t.enablement(path+".enabled", in.Enabled),
+		Enabled:            t.enablement(p.field("enabled"), in.Enabled),
 		IncludeFullRecords: in.IncludeFullRecords,
 	}
 }
 
-func (t *translator) watchSchema(path string, in *rest.WatchSchema) *ampersandv1.WatchSchema {
+func (t *translator) watchSchema(p *path, in *rest.WatchSchema) *ampersandv1.WatchSchema {
 	if in == nil {
 		return nil
 	}
 	return &ampersandv1.WatchSchema{
 		Destination: in.Destination,
 		Schedule:    in.Schedule,
-		AllObjects:  t.watchSchemaAllObjects(path+".allObjects", in.AllObjects),
+		AllObjects:  t.watchSchemaAllObjects(p.field("allObjects"), in.AllObjects),
 	}
 }
 
-func (t *translator) watchSchemaAllObjects(path string, in *rest.WatchSchemaAllObjects) *ampersandv1.WatchSchemaAllObjects {
+func (t *translator) watchSchemaAllObjects(p *path, in *rest.WatchSchemaAllObjects) *ampersandv1.WatchSchemaAllObjects {
 	if in == nil {
 		return nil
 	}
 	out := &ampersandv1.WatchSchemaAllObjects{}
 	if in.FieldCreated != nil {
-		out.FieldCreated = &ampersandv1.FieldCreatedEvent{Enabled: t.enablement(path+".fieldCreated.enabled", in.FieldCreated.Enabled)}
+		out.FieldCreated = &ampersandv1.FieldCreatedEvent{Enabled: t.enablement(p.field("fieldCreated").field("enabled"), in.FieldCreated.Enabled)}
 	}
 	if in.FieldDeleted != nil {
-		out.FieldDeleted = &ampersandv1.FieldDeletedEvent{Enabled: t.enablement(path+".fieldDeleted.enabled", in.FieldDeleted.Enabled)}
+		out.FieldDeleted = &ampersandv1.FieldDeletedEvent{Enabled: t.enablement(p.field("fieldDeleted").field("enabled"), in.FieldDeleted.Enabled)}
 	}
 	if in.FieldChanged != nil {
-		out.FieldChanged = &ampersandv1.FieldChangedEvent{Enabled: t.enablement(path+".fieldChanged.enabled", in.FieldChanged.Enabled)}
+		out.FieldChanged = &ampersandv1.FieldChangedEvent{Enabled: t.enablement(p.field("fieldChanged").field("enabled"), in.FieldChanged.Enabled)}
 	}
 	return out
 }
 
 // timestamp parses an RFC 3339 date-time (any offset, any fraction of a
 // second). An empty string is an unset timestamp.
-func (t *translator) timestamp(path, in string) *timestamppb.Timestamp {
+func (t *translator) timestamp(p *path, in string) *timestamppb.Timestamp {
 	if in == "" {
 		return nil
 	}
 	ts, err := parseTimestamp(in)
 	if err != nil {
-		t.fail(path, "invalid date-time %s", strconv.Quote(truncate(in, 64)))
+		t.fail(p, "invalid date-time %s", strconv.Quote(truncate(in, 64)))
 		return nil
 	}
 	return ts
 }
 
-func (t *translator) unknown(path, value string) {
+func (t *translator) unknown(p *path, value string) {
 	if t.unknownEnum != nil {
-		t.unknownEnum(path, value)
+		t.unknownEnum(p.String(), value)
 	}
 }
 
@@ -388,8 +388,36 @@ func parseTimestamp(in string) (*timestamppb.Timestamp, error) {
 	return ts, nil
 }
 
-func index(path string, i int) string {
-	return path + "[" + strconv.Itoa(i) + "]"
+// path is where a value is in the integration, built as the translator
+// descends and rendered only when something is reported: a successful
+// translation builds no string.
+type path struct {
+	parent *path
+	name   string // a property; "" for an array index
+	index  int
+}
+
+// root is the path of the integration itself.
+var root = &path{}
+
+func (p *path) field(name string) *path { return &path{parent: p, name: name} }
+
+func (p *path) at(i int) *path { return &path{parent: p, index: i} }
+
+// String renders the path: "latestRevision.content.read.objects[3].requiredFields[1]".
+func (p *path) String() string {
+	if p == nil || p.parent == nil {
+		return ""
+	}
+	prefix := p.parent.String()
+	switch {
+	case p.name == "":
+		return prefix + "[" + strconv.Itoa(p.index) + "]"
+	case prefix == "":
+		return p.name
+	default:
+		return prefix + "." + p.name
+	}
 }
 
 // truncate cuts s to at most n bytes, for quoting upstream values in messages.
