@@ -318,9 +318,9 @@ func TestEndToEnd(t *testing.T) {
 		}
 		defer conn.Close()
 		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", clientJWT)
-		resp := &ampersandv1.GetIntegrationResponse{}
-		if err := conn.Invoke(ctx, "/ampersand.v1.IntegrationService/GetIntegration",
-			&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}, resp); err != nil {
+		client := ampersandv1.NewIntegrationServiceClient(conn) // the generated grpc-go client
+		resp, err := client.GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"})
+		if err != nil {
 			t.Fatal(err)
 		}
 		checkReadAccounts(t, resp)
@@ -328,8 +328,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("upstream got authorization %q, x-api-key %q", h.Get("Authorization"), h.Get("X-Api-Key"))
 		}
 
-		err = conn.Invoke(ctx, "/ampersand.v1.IntegrationService/GetIntegration",
-			&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "..", IntegrationIdOrName: "read-accounts"}, resp)
+		_, err = client.GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "..", IntegrationIdOrName: "read-accounts"})
 		st := status.Convert(err)
 		if st.Code() != codes.InvalidArgument {
 			t.Fatalf("err = %v", err)
@@ -403,6 +402,30 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("grpcurl", func(t *testing.T) {
+		t.Parallel()
+		out, code := grpcurl(t, "-plaintext", p.addr, "list")
+		if code != 0 || !strings.Contains(out, "ampersand.v1.IntegrationService") || !strings.Contains(out, "grpc.health.v1.Health") {
+			t.Errorf("list: exit %d\n%s", code, out)
+		}
+		out, code = grpcurl(t, "-plaintext", p.addr, "describe", "ampersand.v1.IntegrationField")
+		if code != 0 || !strings.Contains(out, "oneof field") {
+			t.Errorf("describe: exit %d\n%s", code, out)
+		}
+		out, code = grpcurl(t, "-plaintext", "-H", "x-api-key: "+clientKey,
+			"-d", `{"projectIdOrName":"my-project","integrationIdOrName":"read-accounts"}`,
+			p.addr, "ampersand.v1.IntegrationService/GetIntegration")
+		if code != 0 || !strings.Contains(out, `"fieldName": "id"`) {
+			t.Errorf("call: exit %d\n%s", code, out)
+		}
+		out, code = grpcurl(t, "-plaintext", "-H", "x-api-key: "+clientKey,
+			"-d", `{"projectIdOrName":"my-project","integrationIdOrName":"nope"}`,
+			p.addr, "ampersand.v1.IntegrationService/GetIntegration")
+		if code == 0 || !strings.Contains(out, "NotFound") || !strings.Contains(out, "ampersand.v1.Problem") || !strings.Contains(out, `"reason": "NOT_FOUND"`) {
+			t.Errorf("error details: exit %d\n%s", code, out)
+		}
+	})
+
 	t.Run("buf curl", func(t *testing.T) {
 		t.Parallel()
 		for _, protocol := range []string{"grpc", "grpcweb", "connect"} {
@@ -426,6 +449,20 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("list methods: exit %d\n%s\n%s", code, out, stderr)
 		}
 	})
+}
+
+// grpcurl runs grpcurl (through reflection only, as a go tool of its own
+// module) and returns its combined output and exit code.
+func grpcurl(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"tool", "-modfile=tools/grpcurl/go.mod", "grpcurl"}, args...)...)
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("grpcurl: %v", err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
 }
 
 // bufCurl runs buf curl, through reflection only, and returns its stdout,
