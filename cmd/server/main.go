@@ -30,6 +30,7 @@ import (
 	"github.com/ampersand-connect/gateway/internal/demo"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/service"
+	"github.com/ampersand-connect/gateway/internal/web"
 )
 
 // version is set at link time (-ldflags "-X main.version=v1.2.3"); otherwise
@@ -194,6 +195,7 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle(grpchealth.NewHandler(checker))
+	web.Register(mux)
 	return mux
 }
 
