@@ -176,7 +176,7 @@ func (c *Client) IntegrationURL(projectIDOrName, integrationIDOrName string) str
 // an error wrapping ctx's error (and cause); any other failure to reach the
 // upstream is an [*UnreachableError].
 func (c *Client) GetIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, error) {
-	trace := traceFrom(ctx)
+	trace := TraceFrom(ctx)
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		integration, resp, err := c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)

@@ -33,7 +33,8 @@ func WithTrace(ctx context.Context, t *Trace) context.Context {
 	return context.WithValue(ctx, traceKey{}, t)
 }
 
-func traceFrom(ctx context.Context) *Trace {
+// TraceFrom returns the trace of ctx, or nil.
+func TraceFrom(ctx context.Context) *Trace {
 	t, _ := ctx.Value(traceKey{}).(*Trace)
 	return t
 }

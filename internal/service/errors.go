@@ -64,7 +64,7 @@ func toConnectError(ctx context.Context, err error) *connect.Error {
 		return newError(connect.CodeInternal, ReasonUpstreamResponseInvalid,
 			"upstream sent an invalid integration: "+invalidContent.Error(),
 			map[string]string{"httpStatus": "200", "path": invalidContent.Path})
-	case errors.Is(context.Cause(ctx), errUpstreamTimeout):
+	case errors.Is(err, errUpstreamTimeout), errors.Is(context.Cause(ctx), errUpstreamTimeout):
 		return newError(connect.CodeUnavailable, ReasonUpstreamTimeout,
 			"upstream did not answer within the service's upstream timeout", nil)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -35,6 +35,8 @@ type Service struct {
 	upstreamTimeout time.Duration
 	logger          *slog.Logger
 	onUnknownEnum   func(field string)
+	calls           coalescer
+	cache           *cache // nil: no cache
 }
 
 var _ ampersandv1connect.IntegrationServiceHandler = (*Service)(nil)
@@ -109,21 +111,45 @@ func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[amper
 			map[string]string{"headers": "x-api-key, authorization"})
 	}
 
+	project, name := req.Msg.GetProjectIdOrName(), req.Msg.GetIntegrationIdOrName()
+	key := newCallKey(creds, project, name)
+	if resp := s.cache.get(key); resp != nil {
+		return connect.NewResponse(resp), nil
+	}
+
+	// The upstream budget: the client's deadline or the service's own
+	// timeout, whichever ends first; the cause tells them apart.
+	var cause error
+	if deadline, ok := ctx.Deadline(); !ok || time.Now().Add(s.upstreamTimeout).Before(deadline) {
+		cause = errUpstreamTimeout
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, s.upstreamTimeout, errUpstreamTimeout)
 	defer cancel()
-	in, err := s.upstream.GetIntegration(ctx, creds, req.Msg.GetProjectIdOrName(), req.Msg.GetIntegrationIdOrName())
+	resp, err := s.calls.do(ctx, key, cause, func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, error) {
+		return s.fetch(ctx, req.Spec().Procedure, creds, project, name)
+	})
 	if err != nil {
 		return nil, toConnectError(ctx, err)
 	}
+	s.cache.put(key, resp)
+	return connect.NewResponse(resp), nil
+}
+
+// fetch gets an integration from the upstream and translates it.
+func (s *Service) fetch(ctx context.Context, procedure string, creds rest.Credentials, project, name string) (*ampersandv1.GetIntegrationResponse, error) {
+	in, err := s.upstream.GetIntegration(ctx, creds, project, name)
+	if err != nil {
+		return nil, err
+	}
 	integration, err := translateIntegration(in, func(path, value string) {
 		s.logger.WarnContext(ctx, "unknown enum value from upstream",
-			"procedure", req.Spec().Procedure, "path", path, "value", truncate(value, 64))
+			"procedure", procedure, "path", path, "value", truncate(value, 64))
 		if s.onUnknownEnum != nil {
 			s.onUnknownEnum(indexes.ReplaceAllString(path, "[]"))
 		}
 	})
 	if err != nil {
-		return nil, toConnectError(ctx, err)
+		return nil, err
 	}
-	return connect.NewResponse(&ampersandv1.GetIntegrationResponse{Integration: integration}), nil
+	return &ampersandv1.GetIntegrationResponse{Integration: integration}, nil
 }

@@ -1,0 +1,123 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+// callKey identifies a call by what decides its answer: the credentials the
+// upstream sees and the names. It is a hash, so that no credential is kept
+// in the clear as a map key, and so that callers with different credentials
+// never share an answer.
+type callKey [sha256.Size]byte
+
+func newCallKey(creds rest.Credentials, project, integration string) callKey {
+	h := sha256.New()
+	for _, part := range []string{creds.APIKey, creds.Authorization, project, integration} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	var k callKey
+	h.Sum(k[:0])
+	return k
+}
+
+// fetchFunc makes one call's upstream work, with ctx as its budget.
+type fetchFunc func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, error)
+
+// coalescer makes identical concurrent calls share one upstream request.
+// The shared request runs detached from any one caller: its budget is the
+// first caller's (its deadline, or the service's upstream timeout), and it
+// is cancelled only when every caller waiting for it has gone. A caller
+// whose budget outlives a shared request that ran out of time makes its own.
+type coalescer struct {
+	mu      sync.Mutex
+	flights map[callKey]*flight
+}
+
+type flight struct {
+	done    chan struct{}
+	resp    *ampersandv1.GetIntegrationResponse
+	err     error
+	trace   rest.Trace
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// do returns the answer of fetch for key, sharing it with the identical
+// calls in flight. ctx is the caller's, with its budget already set; cause
+// is what ctx's deadline, if it ends the budget, will have as its cause.
+func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetchFunc) (*ampersandv1.GetIntegrationResponse, error) {
+	c.mu.Lock()
+	if c.flights == nil {
+		c.flights = map[callKey]*flight{}
+	}
+	f, shared := c.flights[key]
+	if !shared {
+		f = &flight{done: make(chan struct{})}
+		flightCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		if deadline, ok := ctx.Deadline(); ok {
+			flightCtx, cancel = context.WithDeadlineCause(context.WithoutCancel(ctx), deadline, cause)
+		}
+		f.cancel = cancel
+		c.flights[key] = f
+		go c.run(key, f, rest.WithTrace(flightCtx, &f.trace), fetch)
+	}
+	f.waiters++
+	c.mu.Unlock()
+
+	select {
+	case <-f.done:
+		c.leave(key, f)
+		if trace := rest.TraceFrom(ctx); trace != nil {
+			trace.Attempts = append(trace.Attempts, f.trace.Attempts...)
+		}
+		if shared && ctx.Err() == nil && isContextError(f.err) {
+			// The shared request ran out of its first caller's budget;
+			// this caller still has time of its own.
+			return fetch(ctx)
+		}
+		return f.resp, f.err
+	case <-ctx.Done():
+		c.leave(key, f)
+		return nil, fmt.Errorf("wait for a shared upstream call: %w", ctx.Err())
+	}
+}
+
+func (c *coalescer) run(key callKey, f *flight, ctx context.Context, fetch fetchFunc) {
+	defer f.cancel()
+	f.resp, f.err = fetch(ctx)
+	c.mu.Lock()
+	if c.flights[key] == f {
+		delete(c.flights, key) // calls from now on start afresh
+	}
+	c.mu.Unlock()
+	close(f.done)
+}
+
+// leave marks a caller gone; the last one to go cancels an unfinished flight.
+func (c *coalescer) leave(key callKey, f *flight) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f.waiters--
+	if f.waiters == 0 {
+		select {
+		case <-f.done:
+		default:
+			f.cancel()
+			if c.flights[key] == f {
+				delete(c.flights, key)
+			}
+		}
+	}
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}

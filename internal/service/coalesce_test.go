@@ -1,0 +1,190 @@
+package service
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+)
+
+// gatedUpstream answers once released, counting requests and how many of
+// them ended because the server gave up on them.
+type gatedUpstream struct {
+	requests atomic.Int32
+	canceled atomic.Int32
+	release  chan struct{}
+	arrived  chan struct{}
+}
+
+func newGatedUpstream() *gatedUpstream {
+	return &gatedUpstream{release: make(chan struct{}), arrived: make(chan struct{}, 64)}
+}
+
+func (g *gatedUpstream) handler(w http.ResponseWriter, r *http.Request) {
+	g.requests.Add(1)
+	g.arrived <- struct{}{}
+	select {
+	case <-g.release:
+		serveFile("testdata/integrations/full.json")(w, r)
+	case <-r.Context().Done():
+		g.canceled.Add(1)
+	}
+}
+
+func TestCoalescing(t *testing.T) {
+	t.Parallel()
+	t.Run("identical calls share one request", func(t *testing.T) {
+		t.Parallel()
+		g := newGatedUpstream()
+		f := newFixture(t, g.handler)
+		const n = 20
+		var wg sync.WaitGroup
+		responses := make([]proto.Message, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				resp, err := f.clients[[]string{"connect", "grpc"}[i%2]].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k"))
+				errs[i] = err
+				if err == nil {
+					responses[i] = resp.Msg
+				}
+			})
+		}
+		<-g.arrived
+		time.Sleep(200 * time.Millisecond) // let the other calls join
+		close(g.release)
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || !proto.Equal(responses[i], responses[0]) {
+				t.Fatalf("call %d: %v", i, errs[i])
+			}
+		}
+		if got := g.requests.Load(); got != 1 {
+			t.Errorf("%d upstream requests for %d identical calls, want 1", got, n)
+		}
+	})
+	t.Run("different credentials never share", func(t *testing.T) {
+		t.Parallel()
+		g := newGatedUpstream()
+		f := newFixture(t, g.handler)
+		var wg sync.WaitGroup
+		for _, header := range [][]string{{"X-Api-Key", "a"}, {"X-Api-Key", "b"}, {"Authorization", "Bearer a"}} {
+			wg.Go(func() {
+				if _, err := f.clients["connect"].GetIntegration(context.Background(), request("p", "i", header...)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		for range 3 {
+			<-g.arrived
+		}
+		close(g.release)
+		wg.Wait()
+		if got := g.requests.Load(); got != 3 {
+			t.Errorf("%d upstream requests, want 3", got)
+		}
+	})
+	t.Run("the first caller leaving does not cancel the others", func(t *testing.T) {
+		t.Parallel()
+		g := newGatedUpstream()
+		f := newFixture(t, g.handler)
+		leaderCtx, cancelLeader := context.WithCancel(context.Background())
+		leader := make(chan error, 1)
+		go func() {
+			_, err := f.clients["connect"].GetIntegration(leaderCtx, request("p", "i", "X-Api-Key", "k"))
+			leader <- err
+		}()
+		<-g.arrived
+		follower := make(chan error, 1)
+		go func() {
+			_, err := f.clients["grpc"].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k"))
+			follower <- err
+		}()
+		time.Sleep(200 * time.Millisecond)
+		cancelLeader()
+		if err := <-leader; connect.CodeOf(err) != connect.CodeCanceled {
+			t.Errorf("leader: %v", err)
+		}
+		close(g.release)
+		if err := <-follower; err != nil {
+			t.Errorf("follower: %v", err)
+		}
+		if g.requests.Load() != 1 || g.canceled.Load() != 0 {
+			t.Errorf("requests %d, canceled %d", g.requests.Load(), g.canceled.Load())
+		}
+	})
+	t.Run("the last caller leaving cancels the request", func(t *testing.T) {
+		t.Parallel()
+		g := newGatedUpstream()
+		t.Cleanup(func() { close(g.release) })
+		f := newFixture(t, g.handler)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.clients["connect"].GetIntegration(ctx, request("p", "i", "X-Api-Key", "k"))
+			done <- err
+		}()
+		<-g.arrived
+		cancel()
+		<-done
+		deadline := time.Now().Add(5 * time.Second)
+		for g.canceled.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if g.canceled.Load() != 1 {
+			t.Error("the upstream request was not cancelled")
+		}
+	})
+	t.Run("a caller with a longer budget outlives the first caller's", func(t *testing.T) {
+		t.Parallel()
+		var requests atomic.Int32
+		f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			select {
+			case <-time.After(300 * time.Millisecond):
+				serveFile("testdata/integrations/full.json")(w, r)
+			case <-r.Context().Done():
+			}
+		})
+		short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		first := make(chan error, 1)
+		go func() {
+			_, err := f.clients["connect"].GetIntegration(short, request("p", "i", "X-Api-Key", "k"))
+			first <- err
+		}()
+		time.Sleep(30 * time.Millisecond)
+		long, cancelLong := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancelLong()
+		if _, err := f.clients["connect"].GetIntegration(long, request("p", "i", "X-Api-Key", "k")); err != nil {
+			t.Errorf("the caller with the longer budget: %v", err)
+		}
+		if err := <-first; connect.CodeOf(err) != connect.CodeDeadlineExceeded {
+			t.Errorf("the first caller: %v", err)
+		}
+		if requests.Load() != 2 {
+			t.Errorf("%d upstream requests, want 2 (the shared one, then the longer caller's own)", requests.Load())
+		}
+	})
+	t.Run("calls one after another each make a request", func(t *testing.T) {
+		t.Parallel()
+		var requests atomic.Int32
+		f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			serveFile("testdata/integrations/full.json")(w, r)
+		})
+		for range 3 {
+			if _, err := f.clients["connect"].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if requests.Load() != 3 {
+			t.Errorf("%d upstream requests, want 3", requests.Load())
+		}
+	})
+}
