@@ -48,6 +48,7 @@ func main() {
 	duration := flag.Duration("duration", 2*time.Second, "length of one round of one path")
 	rounds := flag.Int("rounds", 3, "rounds over all paths")
 	server := flag.String("server", "", "server binary (default: build ./cmd/server)")
+	serverArgs := flag.String("server-args", "", "more flags for the server, space-separated (e.g. -cache-ttl=1m)")
 	flag.Parse()
 
 	var err error
@@ -57,7 +58,7 @@ func main() {
 	case "proxy":
 		err = serveProxy(*target)
 	default:
-		err = run(*size, *concurrency, *duration, *rounds, *server)
+		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -173,7 +174,7 @@ func (r *result) add(o result) {
 	r.errorCount += o.errorCount
 }
 
-func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string) error {
+func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -200,7 +201,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		return err
 	}
 	defer proxy.cmd.Process.Kill()
-	serverCmd := exec.Command(serverBinary, "-addr", "127.0.0.1:0", "-upstream", upstreamURL+"/v1")
+	serverCmd := exec.Command(serverBinary, append([]string{"-addr", "127.0.0.1:0", "-upstream", upstreamURL + "/v1"}, serverArgs...)...)
 	serverCmd.Env = append(os.Environ(), "AMPERSAND_API_KEY=bench-key")
 	server, err := startChild(serverCmd, true)
 	if err != nil {
@@ -263,7 +264,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		}
 	}
 
-	fmt.Printf("integration %d bytes, concurrency %d, %d rounds of %v per path\n\n", len(demo.Sized(size)), concurrency, rounds, duration)
+	fmt.Printf("integration %d bytes, concurrency %d, %d rounds of %v per path, server flags %q\n\n", len(demo.Sized(size)), concurrency, rounds, duration, serverArgs)
 	fmt.Printf("%-14s %10s %10s %10s %14s %14s %10s %12s\n", "path", "calls/s", "p50", "p99", "server CPU/call", "proxy CPU/call", "errors", "vs proxy")
 	var proxyRate float64
 	var proxyCPU time.Duration

@@ -29,6 +29,8 @@ type config struct {
 	tlsKey          string
 	adminAddr       string
 	drainDelay      time.Duration
+	cacheTTL        time.Duration
+	cacheMiB        int64
 }
 
 // parseConfig reads flags from args, falling back on the environment for
@@ -52,6 +54,8 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	tlsKey := fs.String("tls-key", envOr("TLS_KEY_FILE", ""), "TLS key `file` (env TLS_KEY_FILE)")
 	adminAddr := fs.String("admin-addr", envOr("ADMIN_ADDR", ""), "admin listen `address` for /metrics and /debug/pprof; empty: none (env ADMIN_ADDR)")
 	drainDelay := fs.String("drain-delay", envOr("DRAIN_DELAY", "0s"), "on SIGTERM, how long to keep serving with health NOT_SERVING before closing the listener (env DRAIN_DELAY)")
+	cacheTTL := fs.String("cache-ttl", envOr("CACHE_TTL", "0s"), "keep successful responses this long, per credential and names; 0: no cache (env CACHE_TTL)")
+	cacheMiB := fs.String("cache-mib", envOr("CACHE_MIB", "64"), "the cache's memory bound in MiB (env CACHE_MIB)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -80,6 +84,12 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	}
 	if cfg.drainDelay, err = time.ParseDuration(*drainDelay); err != nil || cfg.drainDelay < 0 {
 		return nil, fmt.Errorf("-drain-delay / DRAIN_DELAY: %q is not a duration (e.g. 5s)", *drainDelay)
+	}
+	if cfg.cacheTTL, err = time.ParseDuration(*cacheTTL); err != nil || cfg.cacheTTL < 0 {
+		return nil, fmt.Errorf("-cache-ttl / CACHE_TTL: %q is not a duration (e.g. 30s, 0 for no cache)", *cacheTTL)
+	}
+	if cfg.cacheMiB, err = strconv.ParseInt(*cacheMiB, 10, 64); err != nil || cfg.cacheMiB <= 0 || cfg.cacheMiB > 1<<20 {
+		return nil, fmt.Errorf("-cache-mib / CACHE_MIB: %q is not a size in MiB (1 to 1048576)", *cacheMiB)
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return nil, fmt.Errorf("-addr / ADDR: %q is not host:port: %w", cfg.addr, err)

@@ -705,3 +705,33 @@ func TestCORS(t *testing.T) {
 		t.Errorf("cross-origin call: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestCacheFlag: with -cache-ttl, identical calls are answered once by the
+// upstream, over any protocol; other credentials are not.
+func TestCacheFlag(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "CACHE_TTL=1m"}, "-cache-mib", "8")
+	baseURL := "http://" + p.addr
+	for _, client := range []ampersandv1connect.IntegrationServiceClient{
+		ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, baseURL),
+		ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, baseURL, connect.WithProtoJSON()),
+		ampersandv1connect.NewIntegrationServiceClient(h2cClient(), baseURL, connect.WithGRPC()),
+	} {
+		resp, err := client.GetIntegration(context.Background(), newRequest("my-project", "read-accounts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReadAccounts(t, resp.Msg)
+	}
+	other := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"})
+	other.Header().Set("X-Api-Key", "another-key")
+	if _, err := ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, baseURL).GetIntegration(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if len(up.headers) != 2 {
+		t.Errorf("%d upstream requests, want 2 (one per credential)", len(up.headers))
+	}
+}

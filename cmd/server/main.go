@@ -77,8 +77,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	if cfg.demo {
 		svcOpts = append(svcOpts, service.WithAnonymous())
 	}
+	if cfg.cacheTTL > 0 {
+		svcOpts = append(svcOpts, service.WithCache(cfg.cacheTTL, cfg.cacheMiB<<20))
+	}
+	svc := service.New(upstream, svcOpts...)
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
-	handler := withCORS(newMux(service.New(upstream, svcOpts...), checker, newObservingInterceptor(logger, m)), cfg.corsOrigins)
+	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
+	handler := withCORS(newMux(svc, checker, opts...), cfg.corsOrigins)
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -119,6 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		"addr", ln.Addr().String(),
 		"tls", tlsConfig != nil,
 		"demo", cfg.demo,
+		"cacheTTL", cfg.cacheTTL.String(),
 		"upstream", cfg.upstreamForLog(),
 		"version", buildVersion(),
 	)
@@ -176,17 +182,16 @@ func newUpstream(cfg *config) (*rest.Client, error) {
 
 // newMux mounts the service, gRPC reflection (v1 and v1alpha) and gRPC
 // health on one handler.
-func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, interceptors ...connect.Interceptor) *http.ServeMux {
+func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
-	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc,
-		connect.WithInterceptors(interceptors...),
+	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts,
 		connect.WithReadMaxBytes(64<<10),
 		// Compressing a typical integration of a few KB costs more CPU than
 		// it saves on the wire: only large responses are compressed, and
 		// at gzip's fastest level.
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newGzipReader, newFastGzipWriter),
-	)
+	)...)
 	mux.Handle(path, service.ConditionalGET(handler))
 	reflector := grpcreflect.NewStaticReflector(
 		ampersandv1connect.IntegrationServiceName,

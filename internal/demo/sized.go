@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// Sized returns a realistic integration body of at least size bytes: the
-// read-accounts sample with more read objects, each with 40 fields of both
-// variants. For benchmarks and load tests.
+// Sized returns a realistic integration body of at least size bytes (about
+// 1.9 KB at the least): the read-accounts sample with one read object, then
+// as many more read objects, each with 40 fields of both variants, as it
+// takes. For benchmarks and load tests.
 func Sized(size int) []byte {
 	h := NewHandler()
 	var doc map[string]any
@@ -16,7 +17,10 @@ func Sized(size int) []byte {
 	}
 	content := doc["latestRevision"].(map[string]any)["content"].(map[string]any)
 	read := content["read"].(map[string]any)
-	objects := read["objects"].([]any)
+	objects := read["objects"].([]any)[:1]
+	read["objects"] = objects
+	write := content["write"].(map[string]any)
+	write["objects"] = write["objects"].([]any)[:1]
 	for i := 0; ; i++ {
 		body, err := json.Marshal(doc)
 		if err != nil {

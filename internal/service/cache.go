@@ -1,12 +1,184 @@
 package service
 
 import (
+	"container/list"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 )
 
-// cache is a placeholder until the response cache lands: a nil cache holds nothing.
-type cache struct{}
+// cache keeps translated responses for a time, keyed by [callKey] (a hash
+// of the credentials and the names: a caller never sees an answer made for
+// other credentials), bounded in memory with least-recently-used eviction.
+// It also keeps each response encoded, once per codec, so that a hit is a
+// map lookup and a copy (see [cachingCodec]). A nil *cache holds nothing.
+type cache struct {
+	ttl      time.Duration
+	maxBytes int64
+	now      func() time.Time
 
-func (c *cache) get(callKey) *ampersandv1.GetIntegrationResponse { return nil }
+	mu      sync.Mutex
+	entries map[callKey]*list.Element // of *cacheEntry
+	byResp  map[*ampersandv1.GetIntegrationResponse]*cacheEntry
+	lru     *list.List // front: most recently used
+	bytes   int64
+}
 
-func (c *cache) put(callKey, *ampersandv1.GetIntegrationResponse) {}
+type cacheEntry struct {
+	key     callKey
+	resp    *ampersandv1.GetIntegrationResponse
+	expires time.Time
+	cost    int64
+	binary  atomic.Pointer[[]byte] // the proto encoding, once made
+	json    atomic.Pointer[[]byte] // the proto-JSON encoding, once made
+}
+
+// costFactor turns a response's encoded size into the memory charged for
+// it: the message itself and its two encodings.
+const costFactor = 4
+
+func newCache(ttl time.Duration, maxBytes int64) *cache {
+	return &cache{
+		ttl:      ttl,
+		maxBytes: maxBytes,
+		now:      time.Now,
+		entries:  map[callKey]*list.Element{},
+		byResp:   map[*ampersandv1.GetIntegrationResponse]*cacheEntry{},
+		lru:      list.New(),
+	}
+}
+
+// get returns the fresh response for key, or nil.
+func (c *cache) get(key callKey) *ampersandv1.GetIntegrationResponse {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	elem, ok := c.entries[key]
+	if !ok {
+		return nil
+	}
+	entry := elem.Value.(*cacheEntry)
+	if !c.now().Before(entry.expires) {
+		c.remove(elem)
+		return nil
+	}
+	c.lru.MoveToFront(elem)
+	return entry.resp
+}
+
+// put keeps resp for key until the TTL passes or room is needed. A response
+// larger than the whole cache is not kept.
+func (c *cache) put(key callKey, resp *ampersandv1.GetIntegrationResponse) {
+	if c == nil {
+		return
+	}
+	cost := int64(proto.Size(resp)+64) * costFactor
+	if cost > c.maxBytes {
+		return
+	}
+	entry := &cacheEntry{key: key, resp: resp, expires: c.now().Add(c.ttl), cost: cost}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if elem, ok := c.entries[key]; ok {
+		c.remove(elem)
+	}
+	for c.bytes+cost > c.maxBytes && c.lru.Len() > 0 {
+		c.remove(c.lru.Back())
+	}
+	c.entries[key] = c.lru.PushFront(entry)
+	c.byResp[resp] = entry
+	c.bytes += cost
+}
+
+// remove drops an entry; c.mu is held.
+func (c *cache) remove(elem *list.Element) {
+	entry := c.lru.Remove(elem).(*cacheEntry)
+	delete(c.entries, entry.key)
+	delete(c.byResp, entry.resp)
+	c.bytes -= entry.cost
+}
+
+// entryFor returns the entry holding resp, or nil.
+func (c *cache) entryFor(resp *ampersandv1.GetIntegrationResponse) *cacheEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byResp[resp]
+}
+
+// cachingCodec is Connect's proto or proto-JSON codec, except that a
+// response held by the cache is encoded once and then copied.
+type cachingCodec struct {
+	name   string
+	binary bool
+	cache  *cache
+}
+
+var _ connect.Codec = (*cachingCodec)(nil)
+
+func (c *cachingCodec) Name() string { return c.name }
+
+func (c *cachingCodec) IsBinary() bool { return c.binary }
+
+func (c *cachingCodec) Marshal(msg any) ([]byte, error) {
+	return c.MarshalAppend(nil, msg)
+}
+
+// MarshalAppend appends msg's encoding to dst. connect-go prefers it to
+// Marshal, with a pooled dst.
+func (c *cachingCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
+	m, ok := msg.(proto.Message)
+	if !ok {
+		return nil, errors.New("not a proto message")
+	}
+	if resp, ok := msg.(*ampersandv1.GetIntegrationResponse); ok {
+		if entry := c.cache.entryFor(resp); entry != nil {
+			slot := &entry.json
+			if c.binary {
+				slot = &entry.binary
+			}
+			encoded := slot.Load()
+			if encoded == nil {
+				b, err := c.marshal(nil, m)
+				if err != nil {
+					return nil, err
+				}
+				encoded = &b
+				slot.Store(encoded)
+			}
+			return append(dst, *encoded...), nil
+		}
+	}
+	return c.marshal(dst, m)
+}
+
+func (c *cachingCodec) marshal(dst []byte, m proto.Message) ([]byte, error) {
+	if c.binary {
+		return proto.MarshalOptions{}.MarshalAppend(dst, m)
+	}
+	return protojson.MarshalOptions{}.MarshalAppend(dst, m)
+}
+
+// Unmarshal decodes as Connect's own codecs do; unknown JSON fields are
+// discarded, so that clients may be newer than the server.
+func (c *cachingCodec) Unmarshal(data []byte, msg any) error {
+	m, ok := msg.(proto.Message)
+	if !ok {
+		return errors.New("not a proto message")
+	}
+	if c.binary {
+		return proto.Unmarshal(data, m)
+	}
+	if len(data) == 0 {
+		return errors.New("zero-length payload is not a valid JSON object")
+	}
+	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, m)
+}

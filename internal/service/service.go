@@ -77,6 +77,19 @@ func WithUnknownEnumObserver(observe func(field string)) Option {
 	return func(s *Service) { s.onUnknownEnum = observe }
 }
 
+// WithCache keeps successful responses for ttl, in at most maxBytes of
+// memory (least recently used first out), keyed by a hash of the
+// credentials and the names. A zero ttl, the default, keeps nothing. Use the
+// handler options of [Service.HandlerOptions] so that a hit is served
+// without encoding the response again.
+func WithCache(ttl time.Duration, maxBytes int64) Option {
+	return func(s *Service) {
+		if ttl > 0 && maxBytes > 0 {
+			s.cache = newCache(ttl, maxBytes)
+		}
+	}
+}
+
 // New returns a service over upstream.
 func New(upstream Upstream, opts ...Option) *Service {
 	s := &Service{
@@ -88,6 +101,19 @@ func New(upstream Upstream, opts ...Option) *Service {
 		opt(s)
 	}
 	return s
+}
+
+// HandlerOptions returns the Connect handler options the service wants: with
+// a cache, codecs that encode a cached response once per codec.
+func (s *Service) HandlerOptions() []connect.HandlerOption {
+	if s.cache == nil {
+		return nil
+	}
+	return []connect.HandlerOption{
+		connect.WithCodec(&cachingCodec{name: "proto", binary: true, cache: s.cache}),
+		connect.WithCodec(&cachingCodec{name: "json", cache: s.cache}),
+		connect.WithCodec(&cachingCodec{name: "json; charset=utf-8", cache: s.cache}),
+	}
 }
 
 // indexes matches the array indices of a path.

@@ -1,0 +1,174 @@
+package service
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+func response(name string) *ampersandv1.GetIntegrationResponse {
+	return &ampersandv1.GetIntegrationResponse{Integration: &ampersandv1.Integration{Name: name}}
+}
+
+func TestCacheUnit(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	c := newCache(time.Minute, 10_000)
+	c.now = func() time.Time { return now }
+	a, b := newCallKey(rest.Credentials{APIKey: "a"}, "p", "i"), newCallKey(rest.Credentials{APIKey: "b"}, "p", "i")
+	if a == b {
+		t.Fatal("keys of different credentials are equal")
+	}
+	ra := response("a")
+	c.put(a, ra)
+	if c.get(a) != ra || c.get(b) != nil {
+		t.Fatal("get after put")
+	}
+	now = now.Add(59 * time.Second)
+	if c.get(a) != ra {
+		t.Error("expired too early")
+	}
+	now = now.Add(time.Second)
+	if c.get(a) != nil || c.entryFor(ra) != nil || c.bytes != 0 {
+		t.Error("not expired after the TTL")
+	}
+
+	// Eviction: least recently used first, within the byte bound.
+	big := func(name string) *ampersandv1.GetIntegrationResponse {
+		r := response(name)
+		r.Integration.Id = string(make([]byte, 600)) // ~2.7 KB of cost each
+		return r
+	}
+	keys := make([]callKey, 5)
+	for i := range keys {
+		keys[i] = newCallKey(rest.Credentials{}, "p", string(rune('a'+i)))
+	}
+	for i := range 3 {
+		c.put(keys[i], big("x"))
+	}
+	c.get(keys[0]) // keys[1] is now the least recently used
+	c.put(keys[3], big("y"))
+	c.put(keys[4], big("z"))
+	if c.get(keys[1]) != nil || c.get(keys[0]) == nil || c.get(keys[4]) == nil {
+		t.Error("eviction did not drop the least recently used first")
+	}
+	if c.bytes > c.maxBytes {
+		t.Errorf("%d bytes held, bound %d", c.bytes, c.maxBytes)
+	}
+	huge := response("huge")
+	huge.Integration.Id = string(make([]byte, 20_000))
+	c.put(newCallKey(rest.Credentials{}, "p", "huge"), huge)
+	if c.entryFor(huge) != nil {
+		t.Error("a response larger than the cache was kept")
+	}
+	var nilCache *cache
+	nilCache.put(a, ra)
+	if nilCache.get(a) != nil {
+		t.Error("a nil cache holds something")
+	}
+}
+
+func TestCacheThroughTheHandler(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int32
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if r.URL.Path != "/projects/p/integrations/i" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		serveFile("testdata/integrations/full.json")(w, r)
+	}))
+	t.Cleanup(upstream.Close)
+	client, err := rest.New(upstream.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(client, WithCache(time.Hour, 1<<20), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	mux := http.NewServeMux()
+	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc, svc.HandlerOptions()...))
+	server := httptest.NewUnstartedServer(mux)
+	server.EnableHTTP2 = true
+	server.StartTLS()
+	t.Cleanup(server.Close)
+
+	body, err := os.ReadFile("testdata/integrations/full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := translateBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := []ampersandv1connect.IntegrationServiceClient{
+		ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL),
+		ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, connect.WithProtoJSON()),
+		ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, connect.WithGRPC()),
+		ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, connect.WithGRPCWeb(), connect.WithProtoJSON()),
+		ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, connect.WithHTTPGet()),
+	}
+	for round := range 2 {
+		for i, c := range clients {
+			resp, err := c.GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !proto.Equal(resp.Msg, want) {
+				t.Errorf("round %d client %d: the cached answer differs", round, i)
+			}
+		}
+	}
+	if requests.Load() != 1 {
+		t.Errorf("%d upstream requests for 10 identical calls, want 1", requests.Load())
+	}
+	// Other credentials: their own request. Errors: never kept.
+	if _, err := clients[0].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "other")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := clients[0].GetIntegration(context.Background(), request("p", "missing", "X-Api-Key", "k")); connect.CodeOf(err) != connect.CodeNotFound {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if requests.Load() != 4 {
+		t.Errorf("%d upstream requests, want 4", requests.Load())
+	}
+}
+
+func BenchmarkCacheHit(b *testing.B) {
+	body := largeIntegration(b, 1600)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer upstream.Close()
+	client, err := rest.New(upstream.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := New(client, WithAPIKey("k"), WithCache(time.Hour, 1<<20))
+	mux := http.NewServeMux()
+	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc, svc.HandlerOptions()...))
+	server := httptest.NewServer(mux)
+	defer server.Close()
+	caller := ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := caller.GetIntegration(context.Background(), request("p", "i")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
