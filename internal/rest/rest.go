@@ -234,7 +234,7 @@ func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectI
 	if err := CheckResponse(resp); err != nil {
 		return nil, resp, err
 	}
-	body, err := readBody(resp.Body, c.maxBodySize)
+	body, err := readBodySized(resp.Body, resp.ContentLength, c.maxBodySize)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, resp, fmt.Errorf("read integration: %w", contextError(ctx))
@@ -276,6 +276,23 @@ func readBody(r io.Reader, limit int64) ([]byte, error) {
 	}
 	if int64(len(body)) > limit {
 		return nil, errBodyTooLarge
+	}
+	return body, nil
+}
+
+// readBodySized is readBody for a body whose length may be known: it reads
+// into one buffer of that size instead of growing one.
+func readBodySized(r io.Reader, length, limit int64) ([]byte, error) {
+	if length <= 0 || length > limit {
+		return readBody(r, limit)
+	}
+	body := make([]byte, length, length+1)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, err
+	}
+	// The body must end where its length said.
+	if n, _ := r.Read(body[length : length+1]); n > 0 {
+		return nil, errors.New("body longer than its Content-Length")
 	}
 	return body, nil
 }
