@@ -4,7 +4,10 @@
 // of -size bytes, a bare httputil.ReverseProxy to it, and the real server,
 // then drives each path in turn (A B A B ..., -rounds rounds) at fixed
 // concurrency: direct REST, the proxy, and the server with Connect+JSON,
-// Connect+proto, Connect GET and gRPC. It reports calls/s, p50/p99 latency,
+// Connect+proto, Connect GET and gRPC. Each server path's answer is first
+// checked by decoding it; then every path is driven alike, reading the
+// answer's bytes (-decode drives the server with connect-go clients that
+// decode every answer instead). It reports calls/s, p50/p99 latency,
 // the CPU time per call of the proxy and of the server (from /proc), and
 // the ratios of the server's paths to the proxy's.
 //
@@ -14,7 +17,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +39,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
@@ -49,6 +56,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds over all paths")
 	server := flag.String("server", "", "server binary (default: build ./cmd/server)")
 	serverArgs := flag.String("server-args", "", "more flags for the server, space-separated (e.g. -cache-ttl=1m)")
+	decode := flag.Bool("decode", false, "drive the server with connect-go clients that decode every answer, instead of reading the bytes")
 	flag.Parse()
 
 	var err error
@@ -58,7 +66,7 @@ func main() {
 	case "proxy":
 		err = serveProxy(*target)
 	default:
-		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs))
+		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs), *decode)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -174,7 +182,7 @@ func (r *result) add(o result) {
 	r.errorCount += o.errorCount
 }
 
-func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string) error {
+func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string, decode bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -243,13 +251,26 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 			return err
 		}
 	}
-	paths := []path{
-		{"direct REST", get(upstreamURL)},
-		{"bare proxy", get("http://" + proxy.addr)},
+	decoding := []path{
 		{"Connect+JSON", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL, connect.WithProtoJSON()))},
 		{"Connect+proto", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL))},
 		{"Connect GET", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL, connect.WithHTTPGet()))},
 		{"gRPC", rpc(ampersandv1connect.NewIntegrationServiceClient(h2c, serverURL, connect.WithGRPC()))},
+	}
+	// Every path's answers are checked once by decoding them; then, unless
+	// -decode, the server's paths are driven like the proxy's: the bytes are
+	// read and the status checked, so that both sides measure the hop and
+	// not the client's decoding.
+	for _, p := range decoding {
+		if err := p.call(context.Background()); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+	paths := []path{{"direct REST", get(upstreamURL)}, {"bare proxy", get("http://" + proxy.addr)}}
+	if decode {
+		paths = append(paths, decoding...)
+	} else {
+		paths = append(paths, rawPaths(http1, h2c, serverURL)...)
 	}
 
 	results := make([]result, len(paths))
@@ -285,6 +306,58 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 			percentile(r.latencies, 50), percentile(r.latencies, 99), serverPer.Round(time.Microsecond), proxyPer.Round(time.Microsecond), r.errorCount, ratio)
 	}
 	return nil
+}
+
+// rawPaths call the server as the proxy is called: one HTTP exchange whose
+// body is read and whose status is checked, with no compression asked for.
+func rawPaths(http1, h2c *http.Client, serverURL string) []path {
+	msg := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}
+	binary, _ := proto.Marshal(msg)
+	jsonBody, _ := protojson.Marshal(msg)
+	endpoint := serverURL + ampersandv1connect.IntegrationServiceGetIntegrationProcedure
+	exchange := func(client *http.Client, method, url, contentType string, body []byte, grpc bool) func(context.Context) error {
+		return func(ctx context.Context) error {
+			var reader io.Reader
+			if body != nil {
+				reader = bytes.NewReader(body)
+			}
+			req, _ := http.NewRequestWithContext(ctx, method, url, reader)
+			if contentType != "" {
+				req.Header.Set("Content-Type", contentType)
+			}
+			req.Header.Set("Accept-Encoding", "identity")
+			if grpc {
+				req.Header.Set("Te", "trailers")
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			n, err := io.Copy(io.Discard, resp.Body)
+			switch {
+			case err != nil:
+				return err
+			case resp.StatusCode != http.StatusOK:
+				return fmt.Errorf("status %d", resp.StatusCode)
+			case grpc && resp.Trailer.Get("Grpc-Status") != "0":
+				return fmt.Errorf("grpc-status %q: %s", resp.Trailer.Get("Grpc-Status"), resp.Trailer.Get("Grpc-Message"))
+			case n == 0:
+				return errors.New("empty answer")
+			}
+			return nil
+		}
+	}
+	framed := append([]byte{0, 0, 0, 0, 0}, binary...)
+	binaryLen := len(binary)
+	framed[1], framed[2], framed[3], framed[4] = byte(binaryLen>>24), byte(binaryLen>>16), byte(binaryLen>>8), byte(binaryLen)
+	query := url.Values{"encoding": {"proto"}, "base64": {"1"}, "message": {base64.RawURLEncoding.EncodeToString(binary)}, "connect": {"v1"}}
+	return []path{
+		{"Connect+JSON", exchange(http1, http.MethodPost, endpoint, "application/json", jsonBody, false)},
+		{"Connect+proto", exchange(http1, http.MethodPost, endpoint, "application/proto", binary, false)},
+		{"Connect GET", exchange(http1, http.MethodGet, endpoint+"?"+query.Encode(), "", nil, false)},
+		{"gRPC", exchange(h2c, http.MethodPost, endpoint, "application/grpc", framed, true)},
+	}
 }
 
 // measure drives one path for duration with concurrency workers.

@@ -3,9 +3,11 @@ package service
 import (
 	"container/list"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -26,8 +28,7 @@ type cache struct {
 
 	mu      sync.Mutex
 	entries map[callKey]*list.Element // of *cacheEntry
-	byResp  map[*ampersandv1.GetIntegrationResponse]*cacheEntry
-	lru     *list.List // front: most recently used
+	lru     *list.List                // front: most recently used
 	bytes   int64
 }
 
@@ -36,8 +37,6 @@ type cacheEntry struct {
 	resp    *ampersandv1.GetIntegrationResponse
 	expires time.Time
 	cost    int64
-	binary  atomic.Pointer[[]byte] // the proto encoding, once made
-	json    atomic.Pointer[[]byte] // the proto-JSON encoding, once made
 }
 
 // costFactor turns a response's encoded size into the memory charged for
@@ -50,7 +49,6 @@ func newCache(ttl time.Duration, maxBytes int64) *cache {
 		maxBytes: maxBytes,
 		now:      time.Now,
 		entries:  map[callKey]*list.Element{},
-		byResp:   map[*ampersandv1.GetIntegrationResponse]*cacheEntry{},
 		lru:      list.New(),
 	}
 }
@@ -95,31 +93,43 @@ func (c *cache) put(key callKey, resp *ampersandv1.GetIntegrationResponse) {
 		c.remove(c.lru.Back())
 	}
 	c.entries[key] = c.lru.PushFront(entry)
-	c.byResp[resp] = entry
 	c.bytes += cost
+	shareEncodings(resp)
 }
 
 // remove drops an entry; c.mu is held.
 func (c *cache) remove(elem *list.Element) {
 	entry := c.lru.Remove(elem).(*cacheEntry)
 	delete(c.entries, entry.key)
-	delete(c.byResp, entry.resp)
 	c.bytes -= entry.cost
 }
 
-// entryFor returns the entry holding resp, or nil.
-func (c *cache) entryFor(resp *ampersandv1.GetIntegrationResponse) *cacheEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.byResp[resp]
+// shared holds the encodings of responses that several calls send: those
+// in the cache and those of a request shared by coalesced calls. It is keyed
+// by weak pointers, so an entry goes when its response is collected.
+var shared sync.Map // weak.Pointer[ampersandv1.GetIntegrationResponse] → *encodings
+
+// encodings are a response's encodings, each made once, by the first call
+// that sends the response with that codec.
+type encodings struct {
+	binary atomic.Pointer[[]byte]
+	json   atomic.Pointer[[]byte]
+}
+
+// shareEncodings marks resp as sent by several calls: [cachingCodec]
+// encodes it once per codec and copies the bytes for every call.
+func shareEncodings(resp *ampersandv1.GetIntegrationResponse) {
+	key := weak.Make(resp)
+	if _, loaded := shared.LoadOrStore(key, &encodings{}); !loaded {
+		runtime.AddCleanup(resp, func(key weak.Pointer[ampersandv1.GetIntegrationResponse]) { shared.Delete(key) }, key)
+	}
 }
 
 // cachingCodec is Connect's proto or proto-JSON codec, except that a
-// response held by the cache is encoded once and then copied.
+// response marked by [shareEncodings] is encoded once and then copied.
 type cachingCodec struct {
 	name   string
 	binary bool
-	cache  *cache
 }
 
 var _ connect.Codec = (*cachingCodec)(nil)
@@ -140,7 +150,8 @@ func (c *cachingCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 		return nil, errors.New("not a proto message")
 	}
 	if resp, ok := msg.(*ampersandv1.GetIntegrationResponse); ok {
-		if entry := c.cache.entryFor(resp); entry != nil {
+		if value, ok := shared.Load(weak.Make(resp)); ok {
+			entry := value.(*encodings)
 			slot := &entry.json
 			if c.binary {
 				slot = &entry.binary

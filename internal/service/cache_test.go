@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -42,7 +44,7 @@ func TestCacheUnit(t *testing.T) {
 		t.Error("expired too early")
 	}
 	now = now.Add(time.Second)
-	if c.get(a) != nil || c.entryFor(ra) != nil || c.bytes != 0 {
+	if c.get(a) != nil || len(c.entries) != 0 || c.bytes != 0 {
 		t.Error("not expired after the TTL")
 	}
 
@@ -71,7 +73,7 @@ func TestCacheUnit(t *testing.T) {
 	huge := response("huge")
 	huge.Integration.Id = string(make([]byte, 20_000))
 	c.put(newCallKey(rest.Credentials{}, "p", "huge"), huge)
-	if c.entryFor(huge) != nil {
+	if c.get(newCallKey(rest.Credentials{}, "p", "huge")) != nil {
 		t.Error("a response larger than the cache was kept")
 	}
 	var nilCache *cache
@@ -171,4 +173,57 @@ func BenchmarkCacheHit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestSharedEncodings(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("testdata/integrations/full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := translateBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, codec := range []*cachingCodec{{name: "proto", binary: true}, {name: "json"}} {
+		plain, err := codec.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shareEncodings(resp)
+		first, err := codec.MarshalAppend([]byte("prefix"), resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := codec.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(first) != "prefix"+string(second) {
+			t.Errorf("%s: the shared encoding is not appended as is", codec.name)
+		}
+		decoded := &ampersandv1.GetIntegrationResponse{}
+		if err := codec.Unmarshal(second, decoded); err != nil || !proto.Equal(decoded, resp) {
+			t.Errorf("%s: the shared encoding does not decode to the response: %v", codec.name, err)
+		}
+		if codec.binary && string(plain) != string(second) {
+			t.Errorf("%s: the shared encoding differs from a plain one", codec.name)
+		}
+	}
+	value, ok := shared.Load(weak.Make(resp))
+	if !ok || value.(*encodings).binary.Load() == nil || value.(*encodings).json.Load() == nil {
+		t.Fatal("the encodings were not kept")
+	}
+	// Once the response is garbage, its entry goes.
+	key := weak.Make(resp)
+	resp = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		runtime.GC()
+		if _, ok := shared.Load(key); !ok {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Error("the encodings of a collected response were kept")
 }

@@ -79,9 +79,9 @@ func WithUnknownEnumObserver(observe func(field string)) Option {
 
 // WithCache keeps successful responses for ttl, in at most maxBytes of
 // memory (least recently used first out), keyed by a hash of the
-// credentials and the names. A zero ttl, the default, keeps nothing. Use the
-// handler options of [Service.HandlerOptions] so that a hit is served
-// without encoding the response again.
+// credentials and the names. A zero ttl, the default, keeps nothing. With
+// the handler options of [Service.HandlerOptions], a hit is served without
+// encoding the response again.
 func WithCache(ttl time.Duration, maxBytes int64) Option {
 	return func(s *Service) {
 		if ttl > 0 && maxBytes > 0 {
@@ -103,16 +103,14 @@ func New(upstream Upstream, opts ...Option) *Service {
 	return s
 }
 
-// HandlerOptions returns the Connect handler options the service wants: with
-// a cache, codecs that encode a cached response once per codec.
+// HandlerOptions returns the Connect handler options the service wants:
+// codecs that encode a response sent by several calls (cached, or shared by
+// coalesced calls) once per codec.
 func (s *Service) HandlerOptions() []connect.HandlerOption {
-	if s.cache == nil {
-		return nil
-	}
 	return []connect.HandlerOption{
-		connect.WithCodec(&cachingCodec{name: "proto", binary: true, cache: s.cache}),
-		connect.WithCodec(&cachingCodec{name: "json", cache: s.cache}),
-		connect.WithCodec(&cachingCodec{name: "json; charset=utf-8", cache: s.cache}),
+		connect.WithCodec(&cachingCodec{name: "proto", binary: true}),
+		connect.WithCodec(&cachingCodec{name: "json"}),
+		connect.WithCodec(&cachingCodec{name: "json; charset=utf-8"}),
 	}
 }
 
