@@ -405,19 +405,40 @@ func (p *path) field(name string) *path { return &path{parent: p, name: name} }
 func (p *path) at(i int) *path { return &path{parent: p, index: i} }
 
 // String renders the path: "latestRevision.content.read.objects[3].requiredFields[1]".
+// It walks up from p twice, measuring then writing right to left, and stores
+// no node anywhere, so that a path never escapes to the heap.
 func (p *path) String() string {
-	if p == nil || p.parent == nil {
-		return ""
+	size := 0
+	for n := p; n != nil && n.parent != nil; n = n.parent {
+		size += n.len()
 	}
-	prefix := p.parent.String()
-	switch {
-	case p.name == "":
-		return prefix + "[" + strconv.Itoa(p.index) + "]"
-	case prefix == "":
-		return p.name
-	default:
-		return prefix + "." + p.name
+	b := make([]byte, size)
+	end := size
+	for n := p; n != nil && n.parent != nil; n = n.parent {
+		start := end - n.len()
+		if n.name == "" {
+			w := b[start:start]
+			w = append(w, '[')
+			w = strconv.AppendInt(w, int64(n.index), 10)
+			_ = append(w, ']')
+		} else {
+			w := append(b[start:start], '.')
+			_ = append(w, n.name...)
+		}
+		end = start
 	}
+	if len(b) > 0 && b[0] == '.' {
+		b = b[1:]
+	}
+	return string(b)
+}
+
+// len is the length of the node's rendering, a leading '.' included.
+func (p *path) len() int {
+	if p.name == "" {
+		return 2 + len(strconv.Itoa(p.index))
+	}
+	return 1 + len(p.name)
 }
 
 // truncate cuts s to at most n bytes, for quoting upstream values in messages.
