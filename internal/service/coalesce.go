@@ -61,9 +61,13 @@ func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetc
 	f, shared := c.flights[key]
 	if !shared {
 		f = &flight{done: make(chan struct{})}
-		flightCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		// Detached from the caller's cancellation, with the caller's budget.
+		var flightCtx context.Context
+		var cancel context.CancelFunc
 		if deadline, ok := ctx.Deadline(); ok {
 			flightCtx, cancel = context.WithDeadlineCause(context.WithoutCancel(ctx), deadline, cause)
+		} else {
+			flightCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
 		}
 		f.cancel = cancel
 		c.flights[key] = f
