@@ -53,9 +53,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	tlsCert := fs.String("tls-cert", envOr("TLS_CERT_FILE", ""), "TLS certificate `file`: serve HTTPS (env TLS_CERT_FILE)")
 	tlsKey := fs.String("tls-key", envOr("TLS_KEY_FILE", ""), "TLS key `file` (env TLS_KEY_FILE)")
 	adminAddr := fs.String("admin-addr", envOr("ADMIN_ADDR", ""), "admin listen `address` for /metrics and /debug/pprof; empty: none (env ADMIN_ADDR)")
-	drainDelay := fs.String("drain-delay", envOr("DRAIN_DELAY", "0s"), "on SIGTERM, how long to keep serving with health NOT_SERVING before closing the listener (env DRAIN_DELAY)")
-	cacheTTL := fs.String("cache-ttl", envOr("CACHE_TTL", "0s"), "keep successful responses this long, per credential and names; 0: no cache (env CACHE_TTL)")
-	cacheMiB := fs.String("cache-mib", envOr("CACHE_MIB", "64"), "the cache's memory bound in MiB (env CACHE_MIB)")
+	drainDelay := fs.String("drain-delay", envOr("DRAIN_DELAY", "0s"), "on SIGTERM, how `long` to keep serving with health NOT_SERVING before closing the listener (env DRAIN_DELAY)")
+	cacheTTL := fs.String("cache-ttl", envOr("CACHE_TTL", "0s"), "keep successful responses this `long`, per credential and names; 0: no cache (env CACHE_TTL)")
+	cacheMiB := fs.String("cache-mib", envOr("CACHE_MIB", "64"), "the cache's memory bound in `MiB` (env CACHE_MIB)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

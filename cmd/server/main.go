@@ -8,8 +8,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -41,14 +41,17 @@ const name = "ampersand-connect"
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(context.Background(), os.Args[1:], os.Getenv, logger); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Getenv, logger)
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
+	case err != nil:
 		logger.Error("server stopped", "error", err.Error())
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, logger *slog.Logger) error {
-	cfg, err := parseConfig(args, getenv, io.Discard)
+	cfg, err := parseConfig(args, getenv, os.Stderr)
 	if err != nil {
 		return err
 	}
