@@ -167,28 +167,52 @@ func (c *Client) IntegrationURL(projectIDOrName, integrationIDOrName string) str
 	return u.String()
 }
 
-// GetIntegration gets an integration by ID or name. The call ends with ctx.
-// Safe failures are tried again as the client's [RetryPolicy] says, never
-// past ctx's deadline; the error returned is the last attempt's.
+// GetIntegration gets an integration by ID or name, decoded. The call ends
+// with ctx. Safe failures are tried again as the client's [RetryPolicy]
+// says, never past ctx's deadline; the error returned is the last attempt's.
 //
 // A non-2xx answer is an [*Error]; a 2xx answer whose body is not a valid
 // integration is an [*InvalidResponseError]; a call cut short by ctx returns
 // an error wrapping ctx's error (and cause); any other failure to reach the
 // upstream is an [*UnreachableError].
 func (c *Client) GetIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, error) {
+	body, err := c.GetIntegrationBody(ctx, creds, projectIDOrName, integrationIDOrName)
+	if err != nil {
+		return nil, err
+	}
+	integration, err := DecodeIntegration(body.Data)
+	if err != nil {
+		return nil, &InvalidResponseError{StatusCode: body.StatusCode, Reason: err.Error()}
+	}
+	return integration, nil
+}
+
+// Body is the body of a successful answer, not yet decoded.
+type Body struct {
+	// Data is the body, an application/json document of at most the
+	// client's maximum body size.
+	Data []byte
+	// StatusCode is the answer's 2xx status.
+	StatusCode int
+}
+
+// GetIntegrationBody is [Client.GetIntegration] without the decoding: it
+// returns the body of a 2xx application/json answer, for a caller that
+// decodes it itself (or knows it already). Its errors are GetIntegration's.
+func (c *Client) GetIntegrationBody(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (Body, error) {
 	trace := TraceFrom(ctx)
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		integration, resp, err := c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)
+		body, resp, err := c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)
 		wait, retry, reason := c.retry.decide(ctx, attempt, err)
 		if trace != nil {
 			trace.Attempts = append(trace.Attempts, newAttempt(resp, err, time.Since(start), reason))
 		}
 		if !retry {
-			return integration, err
+			return body, err
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("wait to retry: %w", err)
+			return Body{}, fmt.Errorf("wait to retry: %w", err)
 		}
 	}
 }
@@ -208,12 +232,12 @@ func newAttempt(resp *http.Response, err error, d time.Duration, reason string) 
 	return a
 }
 
-// getIntegration makes one attempt of GetIntegration. It returns the
+// getIntegration makes one attempt of GetIntegrationBody. It returns the
 // response it got, if any, its body closed.
-func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, *http.Response, error) {
+func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (Body, *http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.IntegrationURL(projectIDOrName, integrationIDOrName), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("new request: %w", err)
+		return Body{}, nil, fmt.Errorf("new request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json, application/problem+json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -226,32 +250,31 @@ func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectI
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, fmt.Errorf("get integration: %w", contextError(ctx))
+			return Body{}, nil, fmt.Errorf("get integration: %w", contextError(ctx))
 		}
-		return nil, nil, &UnreachableError{Err: err}
+		return Body{}, nil, &UnreachableError{Err: err}
 	}
 	defer resp.Body.Close()
 	if err := CheckResponse(resp); err != nil {
-		return nil, resp, err
+		return Body{}, resp, err
 	}
 	body, err := readBodySized(resp.Body, resp.ContentLength, c.maxBodySize)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, resp, fmt.Errorf("read integration: %w", contextError(ctx))
+			return Body{}, resp, fmt.Errorf("read integration: %w", contextError(ctx))
 		}
 		if errors.Is(err, errBodyTooLarge) {
-			return nil, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("body exceeds %d bytes", c.maxBodySize)}
+			return Body{}, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("body exceeds %d bytes", c.maxBodySize)}
 		}
-		return nil, resp, &UnreachableError{Err: fmt.Errorf("read body: %w", err)}
+		return Body{}, resp, &UnreachableError{Err: fmt.Errorf("read body: %w", err)}
 	}
 	if !isMediaType(resp.Header.Get("Content-Type"), "application/json") {
-		return nil, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q is not application/json", resp.Header.Get("Content-Type"))}
+		return Body{}, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q is not application/json", resp.Header.Get("Content-Type"))}
 	}
-	integration, err := DecodeIntegration(body)
-	if err != nil {
-		return nil, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: err.Error()}
+	if !isJSONObject(body) {
+		return Body{}, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: "decode integration: not a JSON object"}
 	}
-	return integration, resp, nil
+	return Body{Data: body, StatusCode: resp.StatusCode}, resp, nil
 }
 
 // contextError returns ctx's cause when it is a context error wrapped by

@@ -37,7 +37,15 @@ type cacheEntry struct {
 	resp    *ampersandv1.GetIntegrationResponse
 	expires time.Time
 	cost    int64
+	// For the memo: the body the response was made from, and the unknown
+	// enum values met on the way.
+	digest  uint64
+	length  int
+	unknown []unknownValue
 }
+
+// unknownValue is an enum value the schema does not know, where it was.
+type unknownValue struct{ path, value string }
 
 // costFactor turns a response's encoded size into the memory charged for
 // it: the message itself and its two encodings.
@@ -76,14 +84,39 @@ func (c *cache) get(key callKey) *ampersandv1.GetIntegrationResponse {
 // put keeps resp for key until the TTL passes or room is needed. A response
 // larger than the whole cache is not kept.
 func (c *cache) put(key callKey, resp *ampersandv1.GetIntegrationResponse) {
+	c.putEntry(&cacheEntry{key: key, resp: resp})
+}
+
+// memoized returns the entry for key if it was made from a body of this
+// digest and length, else nil.
+func (c *cache) memoized(key callKey, digest uint64, length int) *cacheEntry {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	elem, ok := c.entries[key]
+	if !ok {
+		return nil
+	}
+	entry := elem.Value.(*cacheEntry)
+	if entry.digest != digest || entry.length != length || !c.now().Before(entry.expires) {
+		return nil
+	}
+	c.lru.MoveToFront(elem)
+	return entry
+}
+
+func (c *cache) putEntry(entry *cacheEntry) {
 	if c == nil {
 		return
 	}
+	key, resp := entry.key, entry.resp
 	cost := int64(proto.Size(resp)+64) * costFactor
 	if cost > c.maxBytes {
 		return
 	}
-	entry := &cacheEntry{key: key, resp: resp, expires: c.now().Add(c.ttl), cost: cost}
+	entry.expires, entry.cost = c.now().Add(c.ttl), cost
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if elem, ok := c.entries[key]; ok {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -226,4 +227,58 @@ func TestSharedEncodings(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Error("the encodings of a collected response were kept")
+}
+
+// TestMemo: a call whose upstream body is the one the last response for the
+// same call was made from reuses that response (and still reports its
+// unknown enum values); a changed body is translated afresh.
+func TestMemo(t *testing.T) {
+	t.Parallel()
+	var bodyName atomic.Value
+	bodyName.Store("testdata/integrations/unknown.json")
+	var requests atomic.Int32
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		serveFile(bodyName.Load().(string))(w, r)
+	})
+	get := func(key string) *ampersandv1.GetIntegrationResponse {
+		t.Helper()
+		resp, err := f.clients["connect"].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Msg
+	}
+	first, second := get("k"), get("k")
+	if !proto.Equal(first, second) || second.GetIntegration().GetName() != "unknown" {
+		t.Error("the memoized answer differs")
+	}
+	if n := strings.Count(f.logs.String(), `"value":"streaming"`); n != 2 {
+		t.Errorf("the unknown enum value was logged %d times for 2 calls", n)
+	}
+	bodyName.Store("testdata/integrations/full.json")
+	if got := get("k"); got.GetIntegration().GetName() != "read-accounts" {
+		t.Errorf("a changed body was not translated afresh: %v", got.GetIntegration().GetName())
+	}
+	if requests.Load() != 3 {
+		t.Errorf("%d upstream requests, want 3: the memo never skips the upstream", requests.Load())
+	}
+
+	// Unit: the memo matches on the call key, the digest and the length.
+	m := newCache(time.Hour, 1<<20)
+	key := newCallKey(rest.Credentials{APIKey: "a"}, "p", "i")
+	resp := response("x")
+	m.putEntry(&cacheEntry{key: key, resp: resp, digest: 42, length: 7})
+	if m.memoized(key, 42, 7) == nil {
+		t.Error("no hit for the same body")
+	}
+	for _, miss := range []struct {
+		key    callKey
+		digest uint64
+		length int
+	}{{key, 43, 7}, {key, 42, 8}, {newCallKey(rest.Credentials{APIKey: "b"}, "p", "i"), 42, 7}} {
+		if m.memoized(miss.key, miss.digest, miss.length) != nil {
+			t.Errorf("hit for %+v", miss)
+		}
+	}
 }

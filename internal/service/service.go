@@ -7,6 +7,7 @@ package service
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"regexp"
 	"time"
@@ -23,7 +24,7 @@ const DefaultUpstreamTimeout = 30 * time.Second
 
 // Upstream gets integrations from the REST API. [*rest.Client] implements it.
 type Upstream interface {
-	GetIntegration(ctx context.Context, creds rest.Credentials, projectIDOrName, integrationIDOrName string) (*rest.Integration, error)
+	GetIntegrationBody(ctx context.Context, creds rest.Credentials, projectIDOrName, integrationIDOrName string) (rest.Body, error)
 }
 
 // Service implements [ampersandv1connect.IntegrationServiceHandler]. It is
@@ -37,7 +38,19 @@ type Service struct {
 	onUnknownEnum   func(field string)
 	calls           coalescer
 	cache           *cache // nil: no cache
+	memo            *cache // the last response per call key, reused while the upstream's body is the same
 }
+
+// The memo's bounds: it holds what the last answers were made from, and is
+// always on, since a response made from the same bytes is the same.
+const (
+	memoBytes = 32 << 20
+	memoTTL   = time.Hour
+)
+
+// memoSeed seeds the digests of upstream bodies. Digests are compared only
+// within one call key (one credential, one pair of names), in this process.
+var memoSeed = maphash.MakeSeed()
 
 var _ ampersandv1connect.IntegrationServiceHandler = (*Service)(nil)
 
@@ -96,6 +109,7 @@ func New(upstream Upstream, opts ...Option) *Service {
 		upstream:        upstream,
 		upstreamTimeout: DefaultUpstreamTimeout,
 		logger:          slog.Default(),
+		memo:            newCache(memoTTL, memoBytes),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -150,7 +164,7 @@ func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[amper
 	ctx, cancel := context.WithTimeoutCause(ctx, s.upstreamTimeout, errUpstreamTimeout)
 	defer cancel()
 	resp, err := s.calls.do(ctx, key, cause, func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, error) {
-		return s.fetch(ctx, req.Spec().Procedure, creds, project, name)
+		return s.fetch(ctx, req.Spec().Procedure, key, creds, project, name)
 	})
 	if err != nil {
 		return nil, toConnectError(ctx, err)
@@ -159,21 +173,43 @@ func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[amper
 	return connect.NewResponse(resp), nil
 }
 
-// fetch gets an integration from the upstream and translates it.
-func (s *Service) fetch(ctx context.Context, procedure string, creds rest.Credentials, project, name string) (*ampersandv1.GetIntegrationResponse, error) {
-	in, err := s.upstream.GetIntegration(ctx, creds, project, name)
+// fetch gets an integration from the upstream and translates it, unless
+// the upstream's body is the one the memo's response for key was made from.
+func (s *Service) fetch(ctx context.Context, procedure string, key callKey, creds rest.Credentials, project, name string) (*ampersandv1.GetIntegrationResponse, error) {
+	body, err := s.upstream.GetIntegrationBody(ctx, creds, project, name)
 	if err != nil {
 		return nil, err
 	}
-	integration, err := translateIntegration(in, func(path, value string) {
-		s.logger.WarnContext(ctx, "unknown enum value from upstream",
-			"procedure", procedure, "path", path, "value", truncate(value, 64))
-		if s.onUnknownEnum != nil {
-			s.onUnknownEnum(indexes.ReplaceAllString(path, "[]"))
+	digest := maphash.Bytes(memoSeed, body.Data)
+	if entry := s.memo.memoized(key, digest, len(body.Data)); entry != nil {
+		for _, u := range entry.unknown {
+			s.reportUnknownEnum(ctx, procedure, u)
 		}
+		return entry.resp, nil
+	}
+	in, err := rest.DecodeIntegration(body.Data)
+	if err != nil {
+		return nil, &rest.InvalidResponseError{StatusCode: body.StatusCode, Reason: err.Error()}
+	}
+	var unknown []unknownValue
+	integration, err := translateIntegration(in, func(path, value string) {
+		u := unknownValue{path, value}
+		unknown = append(unknown, u)
+		s.reportUnknownEnum(ctx, procedure, u)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ampersandv1.GetIntegrationResponse{Integration: integration}, nil
+	resp := &ampersandv1.GetIntegrationResponse{Integration: integration}
+	s.memo.putEntry(&cacheEntry{key: key, resp: resp, digest: digest, length: len(body.Data), unknown: unknown})
+	return resp, nil
+}
+
+// reportUnknownEnum logs an enum value the schema does not know, and counts it.
+func (s *Service) reportUnknownEnum(ctx context.Context, procedure string, u unknownValue) {
+	s.logger.WarnContext(ctx, "unknown enum value from upstream",
+		"procedure", procedure, "path", u.path, "value", truncate(u.value, 64))
+	if s.onUnknownEnum != nil {
+		s.onUnknownEnum(indexes.ReplaceAllString(u.path, "[]"))
+	}
 }
