@@ -32,10 +32,11 @@ func newCallKey(creds rest.Credentials, project, integration string) callKey {
 type fetchFunc func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, error)
 
 // coalescer makes identical concurrent calls share one upstream request.
-// The shared request runs detached from any one caller: its budget is the
-// first caller's (its deadline, or the service's upstream timeout), and it
-// is cancelled only when every caller waiting for it has gone. A caller
-// whose budget outlives a shared request that ran out of time makes its own.
+// The shared request is detached from any one caller's cancellation: its
+// budget is the first caller's (its deadline, or the service's upstream
+// timeout), and it is cancelled only when every caller waiting for it has
+// gone. A caller whose budget outlives a shared request that ran out of
+// time makes its own.
 type coalescer struct {
 	mu      sync.Mutex
 	flights map[callKey]*flight
@@ -53,36 +54,55 @@ type flight struct {
 // do returns the answer of fetch for key, sharing it with the identical
 // calls in flight. ctx is the caller's, with its budget already set; cause
 // is what ctx's deadline, if it ends the budget, will have as its cause.
+//
+// The first caller makes the request in its own goroutine (no goroutine is
+// started per call); when its context ends it stops counting as a waiter,
+// so the request goes on for the others, or is cancelled if none is left.
 func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetchFunc) (*ampersandv1.GetIntegrationResponse, error) {
 	c.mu.Lock()
 	if c.flights == nil {
 		c.flights = map[callKey]*flight{}
 	}
-	f, shared := c.flights[key]
-	if !shared {
-		f = &flight{done: make(chan struct{})}
-		// Detached from the caller's cancellation, with the caller's budget.
-		var flightCtx context.Context
-		var cancel context.CancelFunc
-		if deadline, ok := ctx.Deadline(); ok {
-			flightCtx, cancel = context.WithDeadlineCause(context.WithoutCancel(ctx), deadline, cause)
-		} else {
-			flightCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
-		}
-		f.cancel = cancel
-		c.flights[key] = f
-		go c.run(key, f, rest.WithTrace(flightCtx, &f.trace), fetch)
+	if f, shared := c.flights[key]; shared {
+		f.waiters++
+		c.mu.Unlock()
+		return c.wait(ctx, key, f, fetch)
 	}
-	f.waiters++
+	// Detached from the caller's cancellation, with the caller's budget.
+	var flightCtx context.Context
+	var cancel context.CancelFunc
+	if deadline, ok := ctx.Deadline(); ok {
+		flightCtx, cancel = context.WithDeadlineCause(context.WithoutCancel(ctx), deadline, cause)
+	} else {
+		flightCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+	}
+	f := &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
+	c.flights[key] = f
 	c.mu.Unlock()
 
+	stop := context.AfterFunc(ctx, func() { c.leave(key, f) })
+	c.run(key, f, rest.WithTrace(flightCtx, &f.trace), fetch)
+	if stop() {
+		c.leave(key, f)
+	}
+	if trace := rest.TraceFrom(ctx); trace != nil {
+		trace.Attempts = append(trace.Attempts, f.trace.Attempts...)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("make a shared upstream call: %w", ctx.Err())
+	}
+	return f.resp, f.err
+}
+
+// wait waits for a flight another caller started.
+func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, fetch fetchFunc) (*ampersandv1.GetIntegrationResponse, error) {
 	select {
 	case <-f.done:
 		c.leave(key, f)
 		if trace := rest.TraceFrom(ctx); trace != nil {
 			trace.Attempts = append(trace.Attempts, f.trace.Attempts...)
 		}
-		if shared && ctx.Err() == nil && isContextError(f.err) {
+		if ctx.Err() == nil && isContextError(f.err) {
 			// The shared request ran out of its first caller's budget;
 			// this caller still has time of its own.
 			return fetch(ctx)
