@@ -190,7 +190,7 @@ func TestFaults(t *testing.T) {
 		{fault: "slow", deadline: 300 * time.Millisecond, wantCode: connect.CodeDeadlineExceeded, wantReason: "UPSTREAM_TIMEOUT", minTime: 250 * time.Millisecond, maxTime: 2 * time.Second},
 		{fault: "slow", wantCode: connect.CodeUnavailable, wantReason: "UPSTREAM_TIMEOUT", wantMessage: "upstream did not answer within the service's upstream timeout", minTime: 1400 * time.Millisecond, maxTime: 3 * time.Second},
 		{fault: "reset", wantCode: connect.CodeUnavailable, wantReason: "UPSTREAM_UNREACHABLE", wantMessage: "upstream is unreachable", maxTime: 2 * time.Second},
-		{fault: "truncated", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid response: decode integration: malformed JSON", maxTime: 2 * time.Second},
+		{fault: "truncated", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid integration: latestRevision.content.read.objects[1]: malformed JSON at byte", maxTime: 2 * time.Second},
 		{fault: "html-502", wantCode: connect.CodeUnavailable, wantReason: "BAD_GATEWAY", wantMessage: "upstream answered 502: Bad Gateway", maxTime: 2 * time.Second},
 		{fault: "html-503", wantCode: connect.CodeUnavailable, wantReason: "SERVICE_UNAVAILABLE", wantMessage: "upstream answered 503: Service Unavailable", maxTime: 2 * time.Second},
 		{fault: "empty-500", wantCode: connect.CodeInternal, wantReason: "INTERNAL_SERVER_ERROR", wantMessage: "upstream answered 500: Internal Server Error", maxTime: 2 * time.Second},

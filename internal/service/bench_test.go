@@ -110,3 +110,18 @@ func BenchmarkGetIntegration(b *testing.B) {
 		upstream.Close()
 	}
 }
+
+func BenchmarkDecodeOnePass(b *testing.B) {
+	for _, size := range []int{1600, 1 << 20} {
+		body := largeIntegration(b, size)
+		b.Run(fmt.Sprintf("%dKB", len(body)/1024), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := decodeIntegration(body, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

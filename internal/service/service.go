@@ -173,8 +173,9 @@ func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[amper
 	return connect.NewResponse(resp), nil
 }
 
-// fetch gets an integration from the upstream and translates it, unless
-// the upstream's body is the one the memo's response for key was made from.
+// fetch gets an integration from the upstream and decodes it straight into
+// its proto message, unless the upstream's body is the one the memo's
+// response for key was made from.
 func (s *Service) fetch(ctx context.Context, procedure string, key callKey, creds rest.Credentials, project, name string) (*ampersandv1.GetIntegrationResponse, error) {
 	body, err := s.upstream.GetIntegrationBody(ctx, creds, project, name)
 	if err != nil {
@@ -187,12 +188,8 @@ func (s *Service) fetch(ctx context.Context, procedure string, key callKey, cred
 		}
 		return entry.resp, nil
 	}
-	in, err := rest.DecodeIntegration(body.Data)
-	if err != nil {
-		return nil, &rest.InvalidResponseError{StatusCode: body.StatusCode, Reason: err.Error()}
-	}
 	var unknown []unknownValue
-	integration, err := translateIntegration(in, func(path, value string) {
+	integration, err := decodeIntegration(body.Data, func(path, value string) {
 		u := unknownValue{path, value}
 		unknown = append(unknown, u)
 		s.reportUnknownEnum(ctx, procedure, u)

@@ -14,20 +14,16 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
-	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
 
-// translateBody runs the whole translation of an upstream body: decoding,
-// then translation, collecting the unknown enum values reported.
+// translateBody runs the whole translation of an upstream body, as the
+// service does (the one-pass decoder), collecting the unknown enum values
+// reported.
 func translateBody(body []byte) (*ampersandv1.GetIntegrationResponse, []string, error) {
-	in, err := rest.DecodeIntegration(body)
-	if err != nil {
-		return nil, nil, err
-	}
 	var unknown []string
-	integration, err := translateIntegration(in, func(path, value string) {
+	integration, err := decodeIntegration(body, func(path, value string) {
 		unknown = append(unknown, path+"="+value)
 	})
 	if err != nil {
