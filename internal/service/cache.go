@@ -63,6 +63,15 @@ func newCache(ttl time.Duration, maxBytes int64) *cache {
 
 // get returns the fresh response for key, or nil.
 func (c *cache) get(key callKey) *ampersandv1.GetIntegrationResponse {
+	if entry := c.lookup(key, nil); entry != nil {
+		return entry.resp
+	}
+	return nil
+}
+
+// lookup returns the fresh entry for key that match accepts (any, when
+// match is nil), marking it used; an expired entry is dropped.
+func (c *cache) lookup(key callKey, match func(*cacheEntry) bool) *cacheEntry {
 	if c == nil {
 		return nil
 	}
@@ -77,8 +86,11 @@ func (c *cache) get(key callKey) *ampersandv1.GetIntegrationResponse {
 		c.remove(elem)
 		return nil
 	}
+	if match != nil && !match(entry) {
+		return nil
+	}
 	c.lru.MoveToFront(elem)
-	return entry.resp
+	return entry
 }
 
 // put keeps resp for key until the TTL passes or room is needed. A response
@@ -90,21 +102,7 @@ func (c *cache) put(key callKey, resp *ampersandv1.GetIntegrationResponse) {
 // memoized returns the entry for key if it was made from a body of this
 // digest and length, else nil.
 func (c *cache) memoized(key callKey, digest uint64, length int) *cacheEntry {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	elem, ok := c.entries[key]
-	if !ok {
-		return nil
-	}
-	entry := elem.Value.(*cacheEntry)
-	if entry.digest != digest || entry.length != length || !c.now().Before(entry.expires) {
-		return nil
-	}
-	c.lru.MoveToFront(elem)
-	return entry
+	return c.lookup(key, func(e *cacheEntry) bool { return e.digest == digest && e.length == length })
 }
 
 func (c *cache) putEntry(entry *cacheEntry) {

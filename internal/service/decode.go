@@ -517,7 +517,9 @@ func lower(c byte) byte {
 
 // The messages, in the order of the schema. Objects that are properties
 // decode into the message already there, so that a property given twice
-// merges as encoding/json merges it.
+// merges as encoding/json merges it. The loops over arrays are written out
+// rather than shared through a function value: through one, every item's
+// path would escape to the heap.
 
 func (d *decoder) integration(p *path, out *ampersandv1.Integration) {
 	var createTime, updateTime string
