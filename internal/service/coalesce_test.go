@@ -10,6 +10,8 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
 // gatedUpstream answers once released, counting requests and how many of
@@ -56,7 +58,7 @@ func TestCoalescing(t *testing.T) {
 			})
 		}
 		<-g.arrived
-		time.Sleep(200 * time.Millisecond) // let the other calls join
+		waitForWaiters(t, f.service, newCallKey(rest.Credentials{APIKey: "k"}, "p", "i"), n)
 		close(g.release)
 		wg.Wait()
 		for i := range n {
@@ -105,7 +107,7 @@ func TestCoalescing(t *testing.T) {
 			_, err := f.clients["grpc"].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k"))
 			follower <- err
 		}()
-		time.Sleep(200 * time.Millisecond)
+		waitForWaiters(t, f.service, newCallKey(rest.Credentials{APIKey: "k"}, "p", "i"), 2)
 		cancelLeader()
 		if err := <-leader; connect.CodeOf(err) != connect.CodeCanceled {
 			t.Errorf("leader: %v", err)
@@ -142,24 +144,26 @@ func TestCoalescing(t *testing.T) {
 	})
 	t.Run("a caller with a longer budget outlives the first caller's", func(t *testing.T) {
 		t.Parallel()
+		// The first request never answers; later ones answer at once.
 		var requests atomic.Int32
+		arrived := make(chan struct{}, 1)
 		f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
-			requests.Add(1)
-			select {
-			case <-time.After(300 * time.Millisecond):
-				serveFile("testdata/integrations/full.json")(w, r)
-			case <-r.Context().Done():
+			if requests.Add(1) == 1 {
+				arrived <- struct{}{}
+				<-r.Context().Done()
+				return
 			}
+			serveFile("testdata/integrations/full.json")(w, r)
 		})
-		short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		first := make(chan error, 1)
 		go func() {
 			_, err := f.clients["connect"].GetIntegration(short, request("p", "i", "X-Api-Key", "k"))
 			first <- err
 		}()
-		time.Sleep(30 * time.Millisecond)
-		long, cancelLong := context.WithTimeout(context.Background(), 5*time.Second)
+		<-arrived // the first caller's request is in flight: the second joins it
+		long, cancelLong := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancelLong()
 		if _, err := f.clients["connect"].GetIntegration(long, request("p", "i", "X-Api-Key", "k")); err != nil {
 			t.Errorf("the caller with the longer budget: %v", err)
@@ -187,4 +191,24 @@ func TestCoalescing(t *testing.T) {
 			t.Errorf("%d upstream requests, want 3", requests.Load())
 		}
 	})
+}
+
+// waitForWaiters waits until n calls wait for the flight of key.
+func waitForWaiters(t *testing.T, s *Service, key callKey, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.calls.mu.Lock()
+		f := s.calls.flights[key]
+		waiters := 0
+		if f != nil {
+			waiters = f.waiters
+		}
+		s.calls.mu.Unlock()
+		if waiters >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d calls joined the shared request", n)
 }

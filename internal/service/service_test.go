@@ -68,6 +68,7 @@ type fixture struct {
 	upstream *standIn
 	logs     *syncBuffer
 	clients  map[string]ampersandv1connect.IntegrationServiceClient
+	service  *Service
 }
 
 type syncBuffer struct {
@@ -100,7 +101,8 @@ func newFixture(t *testing.T, handler http.HandlerFunc, opts ...Option) *fixture
 	}
 	opts = append([]Option{WithLogger(slog.New(slog.NewJSONHandler(f.logs, nil)))}, opts...)
 	mux := http.NewServeMux()
-	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(New(client, opts...)))
+	f.service = New(client, opts...)
+	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(f.service))
 	server := httptest.NewUnstartedServer(mux)
 	server.EnableHTTP2 = true
 	server.StartTLS()
