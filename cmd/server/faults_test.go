@@ -366,8 +366,8 @@ func TestBadClientInput(t *testing.T) {
 			}
 			continue
 		}
-		if !strings.Contains(body, `"code":"`+tt.wantCode+`"`) {
-			t.Errorf("%s: %d %s", tt.name, status, body)
+		if !strings.Contains(body, `"code":"`+tt.wantCode+`"`) || strings.Count(body, `"type":"google.rpc.ErrorInfo"`) != 1 {
+			t.Errorf("%s: %d %s, want %s with one ErrorInfo", tt.name, status, body, tt.wantCode)
 		}
 	}
 	// Unknown JSON fields are ignored, as proto-JSON readers do for forward

@@ -195,7 +195,7 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newGzipReader, newFastGzipWriter),
 	)...)
-	mux.Handle(path, service.ConditionalGET(handler))
+	mux.Handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler)))
 	reflector := grpcreflect.NewStaticReflector(
 		ampersandv1connect.IntegrationServiceName,
 		grpchealth.HealthV1ServiceName,

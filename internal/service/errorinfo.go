@@ -1,0 +1,181 @@
+package service
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// EnsureErrorInfo wraps the service's HTTP handler so that the errors
+// connect-go makes itself, before the service's code runs (a malformed or
+// oversized request, say), carry a google.rpc.ErrorInfo like every other
+// error: in a Connect error body, and in gRPC's grpc-status-details-bin
+// (trailers, or the headers of a trailers-only gRPC-Web answer). An error
+// that has an ErrorInfo already passes untouched, and so does every
+// success. (A gRPC-Web error after a message, whose trailers are in the
+// body, is left as it is: the service's own errors come before any.)
+func EnsureErrorInfo(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e := &errorInfoWriter{ResponseWriter: w}
+		next.ServeHTTP(e, r)
+		e.finish()
+	})
+}
+
+type errorInfoWriter struct {
+	http.ResponseWriter
+	wroteHeader bool
+	buffering   bool // a Connect error body, held back to be completed
+	status      int
+	body        bytes.Buffer
+}
+
+func (e *errorInfoWriter) WriteHeader(code int) {
+	if e.wroteHeader {
+		return
+	}
+	e.wroteHeader = true
+	header := e.Header()
+	if code != http.StatusOK && strings.HasPrefix(header.Get("Content-Type"), "application/json") {
+		e.buffering, e.status = true, code
+		return
+	}
+	ensureGRPCErrorInfo(header, "") // a trailers-only answer's status is in its headers
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *errorInfoWriter) Write(p []byte) (int, error) {
+	if !e.wroteHeader {
+		e.WriteHeader(http.StatusOK)
+	}
+	if e.buffering {
+		return e.body.Write(p)
+	}
+	return e.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher, which gRPC needs.
+func (e *errorInfoWriter) Flush() {
+	if !e.wroteHeader {
+		e.WriteHeader(http.StatusOK)
+	}
+	if e.buffering {
+		return
+	}
+	if f, ok := e.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (e *errorInfoWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+func (e *errorInfoWriter) finish() {
+	ensureGRPCErrorInfo(e.Header(), http.TrailerPrefix)
+	if !e.buffering {
+		return
+	}
+	body := withConnectErrorInfo(e.body.Bytes())
+	e.Header().Del("Content-Length")
+	e.ResponseWriter.WriteHeader(e.status)
+	_, _ = e.ResponseWriter.Write(body)
+}
+
+// transportErrorInfo is the ErrorInfo of an error connect-go made.
+func transportErrorInfo(code connect.Code) *errdetails.ErrorInfo {
+	reason := ReasonInvalidRequest
+	switch code {
+	case connect.CodeInvalidArgument, connect.CodeResourceExhausted, connect.CodeUnimplemented,
+		connect.CodeFailedPrecondition, connect.CodeOutOfRange:
+	case connect.CodeCanceled:
+		reason = ReasonCanceled
+	case connect.CodeDeadlineExceeded:
+		reason = ReasonUpstreamTimeout
+	default:
+		reason = ReasonInternal
+	}
+	return &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: map[string]string{"origin": "transport"}}
+}
+
+// withConnectErrorInfo adds an ErrorInfo to a Connect error body that has
+// none; any other body is returned as it is.
+func withConnectErrorInfo(body []byte) []byte {
+	var wire struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message,omitempty"`
+		Details []json.RawMessage `json:"details,omitempty"`
+	}
+	if json.Unmarshal(body, &wire) != nil || wire.Code == "" {
+		return body
+	}
+	for _, detail := range wire.Details {
+		var d struct{ Type string }
+		if json.Unmarshal(detail, &d) == nil && d.Type == "google.rpc.ErrorInfo" {
+			return body
+		}
+	}
+	var code connect.Code
+	if code.UnmarshalText([]byte(wire.Code)) != nil {
+		return body
+	}
+	value, err := proto.Marshal(transportErrorInfo(code))
+	if err != nil {
+		return body
+	}
+	detail, _ := json.Marshal(map[string]string{"type": "google.rpc.ErrorInfo", "value": base64.RawStdEncoding.EncodeToString(value)})
+	wire.Details = append(wire.Details, detail)
+	out, err := json.Marshal(wire)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// ensureGRPCErrorInfo adds an ErrorInfo to the grpc-status-details-bin of a
+// gRPC error found in header under prefix ("" for headers,
+// http.TrailerPrefix for trailers) that has none.
+func ensureGRPCErrorInfo(header http.Header, prefix string) {
+	code := header.Get(prefix + "Grpc-Status")
+	if code == "" || code == "0" {
+		return
+	}
+	n, err := strconv.Atoi(code)
+	if err != nil {
+		return
+	}
+	st := &status.Status{Code: int32(n)}
+	if msg, err := url.PathUnescape(header.Get(prefix + "Grpc-Message")); err == nil {
+		st.Message = msg
+	}
+	if raw := header.Get(prefix + "Grpc-Status-Details-Bin"); raw != "" {
+		decoded, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(raw, "="))
+		if err != nil || proto.Unmarshal(decoded, st) != nil {
+			return
+		}
+		for _, d := range st.GetDetails() {
+			if d.MessageIs((*errdetails.ErrorInfo)(nil)) {
+				return
+			}
+		}
+	}
+	info, err := anypb.New(transportErrorInfo(connect.Code(n)))
+	if err != nil {
+		return
+	}
+	st.Details = append(st.Details, info)
+	encoded, err := proto.Marshal(st)
+	if err != nil {
+		return
+	}
+	header.Set(prefix+"Grpc-Status-Details-Bin", base64.RawStdEncoding.EncodeToString(encoded))
+}

@@ -1,0 +1,110 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+// TestEnsureErrorInfo: the errors connect-go makes itself get an ErrorInfo;
+// the service's own keep exactly one.
+func TestEnsureErrorInfo(t *testing.T) {
+	t.Parallel()
+	upstream := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(upstream.Close)
+	client, err := rest.New(upstream.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	path, handler := ampersandv1connect.NewIntegrationServiceHandler(New(client, WithAPIKey("k")), connect.WithReadMaxBytes(1024))
+	mux.Handle(path, EnsureErrorInfo(handler))
+	server := httptest.NewUnstartedServer(mux)
+	server.EnableHTTP2 = true
+	server.StartTLS()
+	t.Cleanup(server.Close)
+	endpoint := server.URL + ampersandv1connect.IntegrationServiceGetIntegrationProcedure
+
+	connectCases := []struct{ name, contentType, body, code string }{
+		{"malformed JSON", "application/json", `{"projectIdOrName":`, "invalid_argument"},
+		{"malformed binary", "application/proto", "\xff\xff\xff", "invalid_argument"},
+		{"oversize", "application/json", `{"projectIdOrName":"` + strings.Repeat("a", 2000) + `"}`, "resource_exhausted"},
+	}
+	for _, tt := range connectCases {
+		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", tt.contentType)
+		resp, err := server.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var wire struct {
+			Code    string
+			Details []struct{ Type, Value string }
+		}
+		if err := json.Unmarshal(body, &wire); err != nil || wire.Code != tt.code {
+			t.Fatalf("%s: %d %s", tt.name, resp.StatusCode, body)
+		}
+		infos := 0
+		for _, d := range wire.Details {
+			if d.Type == "google.rpc.ErrorInfo" {
+				infos++
+				raw, _ := base64.RawStdEncoding.DecodeString(strings.TrimRight(d.Value, "="))
+				info := &errdetails.ErrorInfo{}
+				if err := proto.Unmarshal(raw, info); err != nil || info.GetReason() != ReasonInvalidRequest || info.GetDomain() != ErrorDomain {
+					t.Errorf("%s: ErrorInfo %v %v", tt.name, info, err)
+				}
+			}
+		}
+		if infos != 1 {
+			t.Errorf("%s: %d ErrorInfo details: %s", tt.name, infos, body)
+		}
+	}
+
+	// gRPC: a message that does not decode; the details are in the trailers.
+	frame := []byte{0, 0, 0, 0, 3, 0xff, 0xff, 0xff}
+	req, _ := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(frame))
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("Te", "trailers")
+	h2 := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}}
+	resp, err := h2.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.Trailer.Get("Grpc-Status") != "3" {
+		t.Fatalf("grpc-status %q, %v", resp.Trailer.Get("Grpc-Status"), resp.Trailer)
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(resp.Trailer.Get("Grpc-Status-Details-Bin"), "="))
+	st := &status.Status{}
+	if err != nil || proto.Unmarshal(raw, st) != nil || len(st.GetDetails()) != 1 || !st.GetDetails()[0].MessageIs((*errdetails.ErrorInfo)(nil)) {
+		t.Errorf("gRPC details: %v %v", st, err)
+	}
+
+	// The service's own errors keep exactly one ErrorInfo, over every protocol.
+	for _, opts := range [][]connect.ClientOption{nil, {connect.WithGRPC()}, {connect.WithGRPCWeb()}, {connect.WithProtoJSON()}} {
+		c := ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, opts...)
+		_, err := c.GetIntegration(context.Background(), request("p", "missing"))
+		if connect.CodeOf(err) != connect.CodeNotFound {
+			t.Fatalf("err = %v", err)
+		}
+		_ = errorInfo(t, asConnectError(t, err))
+	}
+}
