@@ -87,19 +87,7 @@ func TestCacheUnit(t *testing.T) {
 func TestCacheThroughTheHandler(t *testing.T) {
 	t.Parallel()
 	var requests atomic.Int32
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		if r.URL.Path != "/projects/p/integrations/i" {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		serveFile("testdata/integrations/full.json")(w, r)
-	}))
-	t.Cleanup(upstream.Close)
-	client, err := rest.New(upstream.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := fullIntegrationUpstream(t, &requests)
 	svc := New(client, WithCache(time.Hour, 1<<20), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	mux := http.NewServeMux()
 	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc, svc.HandlerOptions()...))
@@ -281,4 +269,25 @@ func TestMemo(t *testing.T) {
 			t.Errorf("hit for %+v", miss)
 		}
 	}
+}
+
+// fullIntegrationUpstream starts a stand-in upstream that serves the full
+// sample as project p's integration i, and 404 for anything else, counting
+// requests; it returns a client of it.
+func fullIntegrationUpstream(t *testing.T, requests *atomic.Int32) *rest.Client {
+	t.Helper()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if r.URL.Path != "/projects/p/integrations/i" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		serveFile("testdata/integrations/full.json")(w, r)
+	}))
+	t.Cleanup(upstream.Close)
+	client, err := rest.New(upstream.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
 }

@@ -4,26 +4,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
-	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
 func TestConditionalGET(t *testing.T) {
 	t.Parallel()
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/projects/p/integrations/i" {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		serveFile("testdata/integrations/full.json")(w, r)
-	}))
-	t.Cleanup(upstream.Close)
-	client, err := rest.New(upstream.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := fullIntegrationUpstream(t, new(atomic.Int32))
 	mux := http.NewServeMux()
 	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(New(client, WithAPIKey("k"))))
 	server := httptest.NewServer(ConditionalGET(mux))
