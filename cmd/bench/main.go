@@ -39,6 +39,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -57,6 +59,7 @@ func main() {
 	server := flag.String("server", "", "server binary (default: build ./cmd/server)")
 	serverArgs := flag.String("server-args", "", "more flags for the server, space-separated (e.g. -cache-ttl=1m)")
 	decode := flag.Bool("decode", false, "drive the server with connect-go clients that decode every answer, instead of reading the bytes")
+	only := flag.String("paths", "", "comma-separated server paths to drive, besides direct REST and the proxy (default: all), e.g. gRPC,Connect+proto")
 	flag.Parse()
 
 	var err error
@@ -66,7 +69,7 @@ func main() {
 	case "proxy":
 		err = serveProxy(*target)
 	default:
-		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs), *decode)
+		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs), *decode, *only)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -168,8 +171,7 @@ type result struct {
 	calls      int
 	elapsed    time.Duration
 	latencies  []time.Duration
-	serverCPU  time.Duration
-	proxyCPU   time.Duration
+	cpu        [len(processNames)]time.Duration // by process, as processNames
 	errorCount int
 }
 
@@ -177,12 +179,13 @@ func (r *result) add(o result) {
 	r.calls += o.calls
 	r.elapsed += o.elapsed
 	r.latencies = append(r.latencies, o.latencies...)
-	r.serverCPU += o.serverCPU
-	r.proxyCPU += o.proxyCPU
+	for i := range r.cpu {
+		r.cpu[i] += o.cpu[i]
+	}
 	r.errorCount += o.errorCount
 }
 
-func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string, decode bool) error {
+func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string, decode bool, only string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -266,17 +269,23 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
 	}
-	paths := []path{{"direct REST", get(upstreamURL)}, {"bare proxy", get("http://" + proxy.addr)}}
-	if decode {
-		paths = append(paths, decoding...)
-	} else {
-		paths = append(paths, rawPaths(http1, h2c, serverURL)...)
+	serverPaths := decoding
+	if !decode {
+		serverPaths = rawPaths(http1, h2c, serverURL)
 	}
+	if only != "" {
+		wanted := strings.Split(only, ",")
+		serverPaths = slices.DeleteFunc(serverPaths, func(p path) bool { return !slices.Contains(wanted, p.name) })
+		if len(serverPaths) == 0 {
+			return fmt.Errorf("-paths %q names none of the server's paths", only)
+		}
+	}
+	paths := append([]path{{"direct REST", get(upstreamURL)}, {"bare proxy", get("http://" + proxy.addr)}}, serverPaths...)
 
 	results := make([]result, len(paths))
 	for round := range rounds {
 		for i, p := range paths {
-			r, err := measure(p, concurrency, duration, server.cmd.Process.Pid, proxy.cmd.Process.Pid)
+			r, err := measure(p, concurrency, duration, [...]int{server.cmd.Process.Pid, proxy.cmd.Process.Pid, upstream.cmd.Process.Pid, os.Getpid()})
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.name, err)
 			}
@@ -286,24 +295,34 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 	}
 
 	fmt.Printf("integration %d bytes, concurrency %d, %d rounds of %v per path, server flags %q\n\n", len(demo.Sized(size)), concurrency, rounds, duration, serverArgs)
-	fmt.Printf("%-14s %10s %10s %10s %14s %14s %10s %12s\n", "path", "calls/s", "p50", "p99", "server CPU/call", "proxy CPU/call", "errors", "vs proxy")
+	// The hop is the process between client and upstream: none, the proxy,
+	// or the server. All four processes share the machine's cores, so the
+	// client's and the upstream's CPU per call bound the rates too.
+	fmt.Printf("%-14s %8s %9s %9s %10s %10s %10s %8s   %s\n", "path", "calls/s", "p50", "p99",
+		"hop CPU", "upstream", "client", "errors", "vs proxy (rate, hop CPU)")
 	var proxyRate float64
 	var proxyCPU time.Duration
 	for i, p := range paths {
 		r := results[i]
 		slices.Sort(r.latencies)
 		rate := float64(r.calls) / r.elapsed.Seconds()
-		serverPer := r.serverCPU / time.Duration(max(r.calls, 1))
-		proxyPer := r.proxyCPU / time.Duration(max(r.calls, 1))
-		if p.name == "bare proxy" {
-			proxyRate, proxyCPU = rate, proxyPer
+		perCall := func(process int) time.Duration { return r.cpu[process] / time.Duration(max(r.calls, 1)) }
+		var hop time.Duration
+		switch p.name {
+		case "direct REST":
+		case "bare proxy":
+			hop = perCall(1)
+			proxyRate, proxyCPU = rate, hop
+		default:
+			hop = perCall(0)
 		}
 		ratio := ""
 		if proxyRate > 0 && p.name != "bare proxy" && p.name != "direct REST" {
-			ratio = fmt.Sprintf("%.2fx rate, %.2fx CPU", rate/proxyRate, float64(serverPer)/float64(max(proxyCPU, 1)))
+			ratio = fmt.Sprintf("%.2fx, %.2fx", rate/proxyRate, float64(hop)/float64(max(proxyCPU, 1)))
 		}
-		fmt.Printf("%-14s %10.0f %10v %10v %14v %14v %10d   %s\n", p.name, rate,
-			percentile(r.latencies, 50), percentile(r.latencies, 99), serverPer.Round(time.Microsecond), proxyPer.Round(time.Microsecond), r.errorCount, ratio)
+		fmt.Printf("%-14s %8.0f %9v %9v %10v %10v %10v %8d   %s\n", p.name, rate,
+			percentile(r.latencies, 50), percentile(r.latencies, 99),
+			hop.Round(time.Microsecond), perCall(2).Round(time.Microsecond), perCall(3).Round(time.Microsecond), r.errorCount, ratio)
 	}
 	return nil
 }
@@ -357,14 +376,53 @@ func rawPaths(http1, h2c *http.Client, serverURL string) []path {
 		{"Connect+proto", exchange(http1, http.MethodPost, endpoint, "application/proto", binary, false)},
 		{"Connect GET", exchange(http1, http.MethodGet, endpoint+"?"+query.Encode(), "", nil, false)},
 		{"gRPC", exchange(h2c, http.MethodPost, endpoint, "application/grpc", framed, true)},
+		{"gRPC grpc-go", grpcGo(serverURL, binary)},
 	}
 }
 
-// measure drives one path for duration with concurrency workers.
-func measure(p path, concurrency int, duration time.Duration, serverPID, proxyPID int) (result, error) {
-	serverBefore, err1 := cpuTime(serverPID)
-	proxyBefore, err2 := cpuTime(proxyPID)
-	if err := errors.Join(err1, err2); err != nil {
+// rawCodec passes messages through as bytes, so that the gRPC client reads
+// the answer's bytes without decoding them, like the other raw paths.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error)      { return *v.(*[]byte), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error { *v.(*[]byte) = data; return nil }
+func (rawCodec) Name() string                       { return "proto" }
+
+// grpcGo calls the server with grpc-go, the gRPC client most of the
+// gRPC path's users run: one connection, with grpc-go's own HTTP/2.
+func grpcGo(serverURL string, request []byte) func(context.Context) error {
+	conn, err := grpc.NewClient(strings.TrimPrefix(serverURL, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return func(context.Context) error { return err }
+	}
+	return func(ctx context.Context) error {
+		var answer []byte
+		if err := conn.Invoke(ctx, ampersandv1connect.IntegrationServiceGetIntegrationProcedure, &request, &answer, grpc.ForceCodec(rawCodec{})); err != nil {
+			return err
+		}
+		if len(answer) == 0 {
+			return errors.New("empty answer")
+		}
+		return nil
+	}
+}
+
+// processNames name the processes whose CPU time measure reads, in order.
+var processNames = [...]string{"server", "proxy", "upstream", "client"}
+
+// measure drives one path for duration with concurrency workers, and reads
+// the CPU time each process (as processNames) spent meanwhile.
+func measure(p path, concurrency int, duration time.Duration, pids [len(processNames)]int) (result, error) {
+	readCPU := func() (cpu [len(processNames)]time.Duration, err error) {
+		for i, pid := range pids {
+			if cpu[i], err = cpuTime(pid); err != nil {
+				return cpu, err
+			}
+		}
+		return cpu, nil
+	}
+	before, err := readCPU()
+	if err != nil {
 		return result{}, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
@@ -394,18 +452,18 @@ func measure(p path, concurrency int, duration time.Duration, serverPID, proxyPI
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	serverAfter, err1 := cpuTime(serverPID)
-	proxyAfter, err2 := cpuTime(proxyPID)
-	if err := errors.Join(err1, err2); err != nil {
+	after, err := readCPU()
+	if err != nil {
 		return result{}, err
 	}
 	if n := errorCount.Load(); n > 0 {
 		return result{}, fmt.Errorf("%d failed calls, the first: %v", n, firstErr.Load())
 	}
-	return result{
-		calls: len(all), elapsed: elapsed, latencies: all,
-		serverCPU: serverAfter - serverBefore, proxyCPU: proxyAfter - proxyBefore,
-	}, nil
+	r := result{calls: len(all), elapsed: elapsed, latencies: all}
+	for i := range r.cpu {
+		r.cpu[i] = after[i] - before[i]
+	}
+	return r, nil
 }
 
 func percentile(sorted []time.Duration, p int) time.Duration {
