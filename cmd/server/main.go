@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	svc := service.New(upstream, svcOpts...)
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
 	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
-	handler := withCORS(newMux(svc, checker, opts...), cfg.corsOrigins)
+	handler := withGrownStack(withCORS(newMux(svc, checker, opts...), cfg.corsOrigins))
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
