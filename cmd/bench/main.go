@@ -102,7 +102,10 @@ func serve(h http.Handler) error {
 		return err
 	}
 	fmt.Println(ln.Addr().String())
-	return (&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return (&http.Server{Handler: h, Protocols: protocols, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
 }
 
 // child is a started process of the benchmark.
@@ -111,36 +114,53 @@ type child struct {
 	addr string
 }
 
-// startChild starts cmd and reads its address: the first line of stdout,
-// or the "listening" log line's addr on stderr for the server.
+// startChild starts cmd and reads its address: the first line of its
+// stdout, or for the server (fromLog) the "listening" log line's addr.
+// The server's log goes to a file, not to a pipe, so that the client does
+// not spend CPU reading the server's log lines while it measures.
 func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
-	var pipe io.ReadCloser
-	var err error
-	if fromLog {
-		pipe, err = cmd.StderrPipe()
-	} else {
-		pipe, err = cmd.StdoutPipe()
+	if !fromLog {
+		pipe, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		scanner := bufio.NewScanner(pipe)
+		if !scanner.Scan() {
+			return nil, fmt.Errorf("%s exited before listening", cmd.Path)
+		}
+		go func() { _, _ = io.Copy(io.Discard, pipe) }()
+		return &child{cmd, scanner.Text()}, nil
 	}
+	logFile, err := os.CreateTemp("", "bench-server-*.log")
 	if err != nil {
 		return nil, err
 	}
+	defer os.Remove(logFile.Name()) // the open file stays writable
+	defer logFile.Close()
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	scanner := bufio.NewScanner(pipe)
-	for scanner.Scan() {
-		line := scanner.Text()
-		if !fromLog {
-			go func() { _, _ = io.Copy(io.Discard, pipe) }()
-			return &child{cmd, line}, nil
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	for {
+		content, err := os.ReadFile(logFile.Name())
+		if err != nil {
+			return nil, err
 		}
-		if _, rest, ok := strings.Cut(line, `"msg":"listening","addr":"`); ok {
+		if _, rest, ok := strings.Cut(string(content), `"msg":"listening","addr":"`); ok {
 			addr, _, _ := strings.Cut(rest, `"`)
-			go func() { _, _ = io.Copy(io.Discard, pipe) }()
 			return &child{cmd, addr}, nil
 		}
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("%s exited before listening:\n%s", cmd.Path, content)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	return nil, fmt.Errorf("%s exited before listening", cmd.Path)
 }
 
 // cpuTime reads a process's user and system CPU time from /proc.
@@ -225,11 +245,11 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 	protocols.SetUnencryptedHTTP2(true)
 	h2c := &http.Client{Transport: &http.Transport{Protocols: protocols}}
 	restPath := "/v1/projects/my-project/integrations/read-accounts"
-	get := func(base string) func(ctx context.Context) error {
+	get := func(client *http.Client, base string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+restPath, nil)
 			req.Header.Set("X-Api-Key", "bench-key")
-			resp, err := http1.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				return err
 			}
@@ -280,7 +300,13 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 			return fmt.Errorf("-paths %q names none of the server's paths", only)
 		}
 	}
-	paths := append([]path{{"direct REST", get(upstreamURL)}, {"bare proxy", get("http://" + proxy.addr)}}, serverPaths...)
+	// The proxy is also called over HTTP/2 (h2c, one connection, like the
+	// gRPC paths): the floor of what net/http's HTTP/2 costs a hop.
+	paths := append([]path{
+		{"direct REST", get(http1, upstreamURL)},
+		{"bare proxy", get(http1, "http://"+proxy.addr)},
+		{"bare proxy h2c", get(h2c, "http://"+proxy.addr)},
+	}, serverPaths...)
 
 	results := make([]result, len(paths))
 	for round := range rounds {
@@ -300,8 +326,8 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 	// client's and the upstream's CPU per call bound the rates too.
 	fmt.Printf("%-14s %8s %9s %9s %10s %10s %10s %8s   %s\n", "path", "calls/s", "p50", "p99",
 		"hop CPU", "upstream", "client", "errors", "vs proxy (rate, hop CPU)")
-	var proxyRate float64
-	var proxyCPU time.Duration
+	var proxyRate, h2cRate float64
+	var proxyCPU, h2cCPU time.Duration
 	for i, p := range paths {
 		r := results[i]
 		slices.Sort(r.latencies)
@@ -313,12 +339,18 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		case "bare proxy":
 			hop = perCall(1)
 			proxyRate, proxyCPU = rate, hop
+		case "bare proxy h2c":
+			hop = perCall(1)
+			h2cRate, h2cCPU = rate, hop
 		default:
 			hop = perCall(0)
 		}
 		ratio := ""
-		if proxyRate > 0 && p.name != "bare proxy" && p.name != "direct REST" {
+		if proxyRate > 0 && !strings.HasPrefix(p.name, "bare proxy") && p.name != "direct REST" {
 			ratio = fmt.Sprintf("%.2fx, %.2fx", rate/proxyRate, float64(hop)/float64(max(proxyCPU, 1)))
+			if strings.HasPrefix(p.name, "gRPC") && h2cRate > 0 {
+				ratio += fmt.Sprintf("   (vs h2c proxy %.2fx, %.2fx)", rate/h2cRate, float64(hop)/float64(max(h2cCPU, 1)))
+			}
 		}
 		fmt.Printf("%-14s %8.0f %9v %9v %10v %10v %10v %8d   %s\n", p.name, rate,
 			percentile(r.latencies, 50), percentile(r.latencies, 99),
