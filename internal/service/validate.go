@@ -17,19 +17,22 @@ const maxIDLen = 1024
 // upstream call and before credentials are looked at: an invalid_argument
 // error with a BadRequest naming each bad field.
 func validate(msg *ampersandv1.GetIntegrationRequest) *connect.Error {
-	badRequest := &errdetails.BadRequest{}
+	var badRequest *errdetails.BadRequest // made on the first violation only
 	for _, f := range []struct{ name, value string }{
 		{"project_id_or_name", msg.GetProjectIdOrName()},
 		{"integration_id_or_name", msg.GetIntegrationIdOrName()},
 	} {
 		if err := validateID(f.value); err != nil {
+			if badRequest == nil {
+				badRequest = &errdetails.BadRequest{}
+			}
 			badRequest.FieldViolations = append(badRequest.FieldViolations, &errdetails.BadRequest_FieldViolation{
 				Field:       f.name,
 				Description: err.Error(),
 			})
 		}
 	}
-	if len(badRequest.FieldViolations) == 0 {
+	if badRequest == nil {
 		return nil
 	}
 	first := badRequest.FieldViolations[0]
