@@ -3,13 +3,14 @@
 // starts, as separate processes, a stand-in upstream serving an integration
 // of -size bytes, a bare httputil.ReverseProxy to it, and the real server,
 // then drives each path in turn (A B A B ..., -rounds rounds) at fixed
-// concurrency: direct REST, the proxy, and the server with Connect+JSON,
-// Connect+proto, Connect GET and gRPC. Each server path's answer is first
-// checked by decoding it; then every path is driven alike, reading the
-// answer's bytes (-decode drives the server with connect-go clients that
-// decode every answer instead). It reports calls/s, p50/p99 latency,
-// the CPU time per call of the proxy and of the server (from /proc), and
-// the ratios of the server's paths to the proxy's.
+// concurrency: direct REST, the proxy over HTTP/1.1 and over h2c, and the
+// server with Connect+JSON, Connect+proto, Connect GET, and gRPC from
+// connect-go (net/http's HTTP/2) and from grpc-go. Each server path's answer
+// is first checked by decoding it; then every path is driven alike, reading
+// the answer's bytes (-decode drives the server with connect-go clients
+// that decode every answer instead). It reports calls/s, p50/p99 latency,
+// the CPU time per call of each process (from /proc), the ratios of the
+// server's paths to the proxy's, and the rate ratios paired by round.
 //
 //	go run ./cmd/bench -size 1600
 //	go run ./cmd/bench -size 1600000 -concurrency 8
@@ -55,7 +56,7 @@ func main() {
 	target := flag.String("target", "", "internal: the proxy's upstream")
 	concurrency := flag.Int("concurrency", 32, "calls in flight at once")
 	duration := flag.Duration("duration", 2*time.Second, "length of one round of one path")
-	rounds := flag.Int("rounds", 3, "rounds over all paths")
+	rounds := flag.Int("rounds", 5, "rounds over all paths")
 	server := flag.String("server", "", "server binary (default: build ./cmd/server)")
 	serverArgs := flag.String("server-args", "", "more flags for the server, space-separated (e.g. -cache-ttl=1m)")
 	decode := flag.Bool("decode", false, "drive the server with connect-go clients that decode every answer, instead of reading the bytes")
@@ -193,6 +194,7 @@ type result struct {
 	latencies  []time.Duration
 	cpu        [len(processNames)]time.Duration // by process, as processNames
 	errorCount int
+	rates      []float64 // calls/s, one a round
 }
 
 func (r *result) add(o result) {
@@ -203,6 +205,25 @@ func (r *result) add(o result) {
 		r.cpu[i] += o.cpu[i]
 	}
 	r.errorCount += o.errorCount
+	r.rates = append(r.rates, float64(o.calls)/o.elapsed.Seconds())
+}
+
+// pairedRatios divides each round's rate of a by the same round's rate of
+// b, and returns the median ratio and the range. The machine's speed
+// drifts over seconds; a ratio within a round cancels most of the drift,
+// which a ratio of totals does not.
+func pairedRatios(a, b result) (median, lo, hi float64) {
+	ratios := make([]float64, len(a.rates))
+	for i := range ratios {
+		ratios[i] = a.rates[i] / b.rates[i]
+	}
+	slices.Sort(ratios)
+	n := len(ratios)
+	median = ratios[n/2]
+	if n%2 == 0 {
+		median = (ratios[n/2-1] + ratios[n/2]) / 2
+	}
+	return median, ratios[0], ratios[n-1]
 }
 
 func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string, decode bool, only string) error {
@@ -355,6 +376,22 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		fmt.Printf("%-14s %8.0f %9v %9v %10v %10v %10v %8d   %s\n", p.name, rate,
 			percentile(r.latencies, 50), percentile(r.latencies, 99),
 			hop.Round(time.Microsecond), perCall(2).Round(time.Microsecond), perCall(3).Round(time.Microsecond), r.errorCount, ratio)
+	}
+
+	fmt.Printf("\nrate vs the bare proxy, paired by round: median (range) over %d rounds\n", rounds)
+	proxyIndex := slices.IndexFunc(paths, func(p path) bool { return p.name == "bare proxy" })
+	h2cIndex := slices.IndexFunc(paths, func(p path) bool { return p.name == "bare proxy h2c" })
+	for i, p := range paths {
+		if i <= h2cIndex {
+			continue
+		}
+		median, lo, hi := pairedRatios(results[i], results[proxyIndex])
+		line := fmt.Sprintf("%-14s %.2fx (%.2fx to %.2fx)", p.name, median, lo, hi)
+		if strings.HasPrefix(p.name, "gRPC") {
+			median, lo, hi := pairedRatios(results[i], results[h2cIndex])
+			line += fmt.Sprintf("   vs the proxy over h2c %.2fx (%.2fx to %.2fx)", median, lo, hi)
+		}
+		fmt.Println(line)
 	}
 	return nil
 }
