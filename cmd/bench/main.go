@@ -60,17 +60,18 @@ func main() {
 	server := flag.String("server", "", "server binary (default: build ./cmd/server)")
 	serverArgs := flag.String("server-args", "", "more flags for the server, space-separated (e.g. -cache-ttl=1m)")
 	decode := flag.Bool("decode", false, "drive the server with connect-go clients that decode every answer, instead of reading the bytes")
+	vary := flag.Bool("vary", false, "make every upstream body differ (by trailing white space), so that the server's translation memo never hits")
 	only := flag.String("paths", "", "comma-separated server paths to drive, besides direct REST and the proxy (default: all), e.g. gRPC,Connect+proto")
 	flag.Parse()
 
 	var err error
 	switch *role {
 	case "upstream":
-		err = serve(upstreamHandler(demo.Sized(*size)))
+		err = serve(upstreamHandler(demo.Sized(*size), *vary))
 	case "proxy":
 		err = serveProxy(*target)
 	default:
-		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs), *decode, *only)
+		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs), *decode, *vary, *only)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -78,11 +79,21 @@ func main() {
 	}
 }
 
-func upstreamHandler(body []byte) http.Handler {
+// upstreamHandler answers every request with body; with vary, followed by
+// 0 to 255 spaces, one more each request: the same integration in bytes
+// that differ, as an upstream whose integration changes would send.
+func upstreamHandler(body []byte, vary bool) http.Handler {
+	var count atomic.Uint64
+	spaces := bytes.Repeat([]byte{' '}, 255)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var tail []byte
+		if vary {
+			tail = spaces[:count.Add(1)%256]
+		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)+len(tail)))
 		_, _ = w.Write(body)
+		_, _ = w.Write(tail)
 	})
 }
 
@@ -226,7 +237,7 @@ func pairedRatios(a, b result) (median, lo, hi float64) {
 	return median, ratios[0], ratios[n-1]
 }
 
-func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string, decode bool, only string) error {
+func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string, decode, vary bool, only string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -242,7 +253,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 			return fmt.Errorf("build server: %v\n%s", err, out)
 		}
 	}
-	upstream, err := startChild(exec.Command(self, "-role", "upstream", "-size", strconv.Itoa(size)), false)
+	upstream, err := startChild(exec.Command(self, "-role", "upstream", "-size", strconv.Itoa(size), "-vary="+strconv.FormatBool(vary)), false)
 	if err != nil {
 		return err
 	}
@@ -341,7 +352,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		}
 	}
 
-	fmt.Printf("integration %d bytes, concurrency %d, %d rounds of %v per path, server flags %q\n\n", len(demo.Sized(size)), concurrency, rounds, duration, serverArgs)
+	fmt.Printf("integration %d bytes, concurrency %d, %d rounds of %v per path, server flags %q, every body differs: %v\n\n", len(demo.Sized(size)), concurrency, rounds, duration, serverArgs, vary)
 	// The hop is the process between client and upstream: none, the proxy,
 	// or the server. All four processes share the machine's cores, so the
 	// client's and the upstream's CPU per call bound the rates too.
