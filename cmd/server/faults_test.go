@@ -378,6 +378,18 @@ func TestBadClientInput(t *testing.T) {
 	if calls.Load() != 1 {
 		t.Errorf("the upstream was called %d times, want only for the last, valid call", calls.Load())
 	}
+	// The calls connect-go refused before the service ran have their log
+	// lines too.
+	logs := waitForLog(t, p, `"code":"resource_exhausted"`)
+	for _, want := range []string{
+		`"msg":"call","procedure":"/ampersand.v1.IntegrationService/GetIntegration","protocol":"connect","code":"resource_exhausted"`,
+		`"code":"invalid_argument","durationMs":`,
+		`"attempts":0,"error":"unmarshal`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
 	// Still serving.
 	if _, err := http.Get("http://" + p.addr + "/grpc.health.v1.Health/Check"); err != nil {
 		t.Errorf("server down after bad input: %v", err)

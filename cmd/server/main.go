@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	svc := service.New(upstream, svcOpts...)
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
 	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
-	handler := withGrownStack(withCORS(newMux(svc, checker, opts...), cfg.corsOrigins))
+	handler := withGrownStack(withCORS(newMux(svc, checker, observeTransportErrors(logger, m), opts...), cfg.corsOrigins))
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -185,7 +185,7 @@ func newUpstream(cfg *config) (*rest.Client, error) {
 
 // newMux mounts the service, gRPC reflection (v1 and v1alpha) and gRPC
 // health on one handler.
-func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, opts ...connect.HandlerOption) *http.ServeMux {
+func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, observe service.TransportErrorFunc, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
 	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts,
 		connect.WithReadMaxBytes(64<<10),
@@ -195,7 +195,7 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newGzipReader, newFastGzipWriter),
 	)...)
-	mux.Handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler)))
+	mux.Handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler), observe))
 	reflector := grpcreflect.NewStaticReflector(
 		ampersandv1connect.IntegrationServiceName,
 		grpchealth.HealthV1ServiceName,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ampersand-connect/gateway/internal/rest"
+	"github.com/ampersand-connect/gateway/internal/service"
 )
 
 // metrics are the server's Prometheus metrics, served on the admin listener.
@@ -79,44 +81,68 @@ func newObservingInterceptor(logger *slog.Logger, m *metrics) connect.UnaryInter
 			start := time.Now()
 			trace := &rest.Trace{}
 			resp, err := next(rest.WithTrace(ctx, trace), req)
-			elapsed := time.Since(start)
-
-			code, level := "ok", slog.LevelInfo
-			if err != nil {
-				code = connect.CodeOf(err).String()
-				if c := connect.CodeOf(err); c == connect.CodeInternal || c == connect.CodeUnknown {
-					level = slog.LevelError
-				}
-			}
-			procedure := req.Spec().Procedure
-			attrs := []slog.Attr{
-				slog.String("procedure", procedure),
-				slog.String("protocol", req.Peer().Protocol),
-				slog.String("code", code),
-				slog.Float64("durationMs", float64(elapsed.Microseconds())/1000),
-				slog.Int("attempts", len(trace.Attempts)),
-			}
-			if last := trace.Last(); len(trace.Attempts) > 0 {
-				attrs = append(attrs, slog.Int("upstreamStatus", last.StatusCode))
-				if last.RequestID != "" {
-					attrs = append(attrs, slog.String("upstreamRequestId", last.RequestID))
-				}
-			}
-			var connectErr *connect.Error
-			if errors.As(err, &connectErr) {
-				attrs = append(attrs, slog.String("error", connectErr.Message()))
-			}
-			logger.LogAttrs(ctx, level, "call", attrs...)
-
-			m.calls.WithLabelValues(procedure, req.Peer().Protocol, code).Inc()
-			m.callDuration.WithLabelValues(procedure).Observe(elapsed.Seconds())
-			for i, attempt := range trace.Attempts {
-				m.upstreamLatency.WithLabelValues(strconv.Itoa(attempt.StatusCode)).Observe(attempt.Duration.Seconds())
-				if i > 0 {
-					m.retries.Inc()
-				}
-			}
+			observeCall(ctx, logger, m, req.Spec().Procedure, req.Peer().Protocol, err, time.Since(start), trace)
 			return resp, err
+		}
+	}
+}
+
+// observeTransportErrors gives the calls that connect-go refuses before
+// any interceptor runs (a malformed or oversized request) their log line
+// and their count too.
+func observeTransportErrors(logger *slog.Logger, m *metrics) service.TransportErrorFunc {
+	return func(r *http.Request, err *connect.Error, elapsed time.Duration) {
+		observeCall(r.Context(), logger, m, r.URL.Path, protocolOf(r), err, elapsed, &rest.Trace{})
+	}
+}
+
+// protocolOf names a request's protocol as connect-go's Peer does.
+func protocolOf(r *http.Request) string {
+	contentType := r.Header.Get("Content-Type")
+	switch {
+	case strings.HasPrefix(contentType, "application/grpc-web"):
+		return connect.ProtocolGRPCWeb
+	case strings.HasPrefix(contentType, "application/grpc"):
+		return connect.ProtocolGRPC
+	default:
+		return connect.ProtocolConnect
+	}
+}
+
+// observeCall logs a call's line and counts it.
+func observeCall(ctx context.Context, logger *slog.Logger, m *metrics, procedure, protocol string, err error, elapsed time.Duration, trace *rest.Trace) {
+	code, level := "ok", slog.LevelInfo
+	if err != nil {
+		code = connect.CodeOf(err).String()
+		if c := connect.CodeOf(err); c == connect.CodeInternal || c == connect.CodeUnknown {
+			level = slog.LevelError
+		}
+	}
+	attrs := []slog.Attr{
+		slog.String("procedure", procedure),
+		slog.String("protocol", protocol),
+		slog.String("code", code),
+		slog.Float64("durationMs", float64(elapsed.Microseconds())/1000),
+		slog.Int("attempts", len(trace.Attempts)),
+	}
+	if last := trace.Last(); len(trace.Attempts) > 0 {
+		attrs = append(attrs, slog.Int("upstreamStatus", last.StatusCode))
+		if last.RequestID != "" {
+			attrs = append(attrs, slog.String("upstreamRequestId", last.RequestID))
+		}
+	}
+	var connectErr *connect.Error
+	if errors.As(err, &connectErr) {
+		attrs = append(attrs, slog.String("error", connectErr.Message()))
+	}
+	logger.LogAttrs(ctx, level, "call", attrs...)
+
+	m.calls.WithLabelValues(procedure, protocol, code).Inc()
+	m.callDuration.WithLabelValues(procedure).Observe(elapsed.Seconds())
+	for i, attempt := range trace.Attempts {
+		m.upstreamLatency.WithLabelValues(strconv.Itoa(attempt.StatusCode)).Observe(attempt.Duration.Seconds())
+		if i > 0 {
+			m.retries.Inc()
 		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -24,13 +26,24 @@ import (
 // that has an ErrorInfo already passes untouched, and so does every
 // success. (A gRPC-Web error after a message, whose trailers are in the
 // body, is left as it is: the service's own errors come before any.)
-func EnsureErrorInfo(next http.Handler) http.Handler {
+//
+// Interceptors never see those calls; observe, if not nil, is told of
+// each, so that it too gets its log line and its count.
+func EnsureErrorInfo(next http.Handler, observe TransportErrorFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		e := &errorInfoWriter{ResponseWriter: w}
 		next.ServeHTTP(e, r)
 		e.finish()
+		if e.transportError != nil && observe != nil {
+			observe(r, e.transportError, time.Since(start))
+		}
 	})
 }
+
+// A TransportErrorFunc is told of an error that connect-go made itself,
+// as the client got it, and how long the call took.
+type TransportErrorFunc func(r *http.Request, err *connect.Error, elapsed time.Duration)
 
 type errorInfoWriter struct {
 	http.ResponseWriter
@@ -38,6 +51,9 @@ type errorInfoWriter struct {
 	buffering   bool // a Connect error body, held back to be completed
 	status      int
 	body        bytes.Buffer
+	// transportError is the error connect-go made, once an ErrorInfo has
+	// been added to it.
+	transportError *connect.Error
 }
 
 func (e *errorInfoWriter) WriteHeader(code int) {
@@ -50,7 +66,8 @@ func (e *errorInfoWriter) WriteHeader(code int) {
 		e.buffering, e.status = true, code
 		return
 	}
-	ensureGRPCErrorInfo(header, "") // a trailers-only answer's status is in its headers
+	// A trailers-only answer's status is in its headers.
+	e.noteTransportError(ensureGRPCErrorInfo(header, ""))
 	e.ResponseWriter.WriteHeader(code)
 }
 
@@ -81,14 +98,21 @@ func (e *errorInfoWriter) Flush() {
 func (e *errorInfoWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
 func (e *errorInfoWriter) finish() {
-	ensureGRPCErrorInfo(e.Header(), http.TrailerPrefix)
+	e.noteTransportError(ensureGRPCErrorInfo(e.Header(), http.TrailerPrefix))
 	if !e.buffering {
 		return
 	}
-	body := withConnectErrorInfo(e.body.Bytes())
+	body, made := withConnectErrorInfo(e.body.Bytes())
+	e.noteTransportError(made)
 	e.Header().Del("Content-Length")
 	e.ResponseWriter.WriteHeader(e.status)
 	_, _ = e.ResponseWriter.Write(body)
+}
+
+func (e *errorInfoWriter) noteTransportError(err *connect.Error) {
+	if err != nil {
+		e.transportError = err
+	}
 }
 
 // transportErrorInfo is the ErrorInfo of an error connect-go made.
@@ -108,50 +132,52 @@ func transportErrorInfo(code connect.Code) *errdetails.ErrorInfo {
 }
 
 // withConnectErrorInfo adds an ErrorInfo to a Connect error body that has
-// none; any other body is returned as it is.
-func withConnectErrorInfo(body []byte) []byte {
+// none, and returns the error it holds; any other body is returned as it
+// is, with a nil error.
+func withConnectErrorInfo(body []byte) ([]byte, *connect.Error) {
 	var wire struct {
 		Code    string            `json:"code"`
 		Message string            `json:"message,omitempty"`
 		Details []json.RawMessage `json:"details,omitempty"`
 	}
 	if json.Unmarshal(body, &wire) != nil || wire.Code == "" {
-		return body
+		return body, nil
 	}
 	for _, detail := range wire.Details {
 		var d struct{ Type string }
 		if json.Unmarshal(detail, &d) == nil && d.Type == "google.rpc.ErrorInfo" {
-			return body
+			return body, nil
 		}
 	}
 	var code connect.Code
 	if code.UnmarshalText([]byte(wire.Code)) != nil {
-		return body
+		return body, nil
 	}
 	value, err := proto.Marshal(transportErrorInfo(code))
 	if err != nil {
-		return body
+		return body, nil
 	}
 	detail, _ := json.Marshal(map[string]string{"type": "google.rpc.ErrorInfo", "value": base64.RawStdEncoding.EncodeToString(value)})
 	wire.Details = append(wire.Details, detail)
 	out, err := json.Marshal(wire)
 	if err != nil {
-		return body
+		return body, nil
 	}
-	return out
+	return out, connect.NewError(code, errors.New(wire.Message))
 }
 
 // ensureGRPCErrorInfo adds an ErrorInfo to the grpc-status-details-bin of a
 // gRPC error found in header under prefix ("" for headers,
-// http.TrailerPrefix for trailers) that has none.
-func ensureGRPCErrorInfo(header http.Header, prefix string) {
+// http.TrailerPrefix for trailers) that has none, and returns that error;
+// otherwise nil.
+func ensureGRPCErrorInfo(header http.Header, prefix string) *connect.Error {
 	code := header.Get(prefix + "Grpc-Status")
 	if code == "" || code == "0" {
-		return
+		return nil
 	}
 	n, err := strconv.Atoi(code)
 	if err != nil {
-		return
+		return nil
 	}
 	st := &status.Status{Code: int32(n)}
 	if msg, err := url.PathUnescape(header.Get(prefix + "Grpc-Message")); err == nil {
@@ -160,22 +186,23 @@ func ensureGRPCErrorInfo(header http.Header, prefix string) {
 	if raw := header.Get(prefix + "Grpc-Status-Details-Bin"); raw != "" {
 		decoded, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(raw, "="))
 		if err != nil || proto.Unmarshal(decoded, st) != nil {
-			return
+			return nil
 		}
 		for _, d := range st.GetDetails() {
 			if d.MessageIs((*errdetails.ErrorInfo)(nil)) {
-				return
+				return nil
 			}
 		}
 	}
 	info, err := anypb.New(transportErrorInfo(connect.Code(n)))
 	if err != nil {
-		return
+		return nil
 	}
 	st.Details = append(st.Details, info)
 	encoded, err := proto.Marshal(st)
 	if err != nil {
-		return
+		return nil
 	}
 	header.Set(prefix+"Grpc-Status-Details-Bin", base64.RawStdEncoding.EncodeToString(encoded))
+	return connect.NewError(connect.Code(n), errors.New(st.GetMessage()))
 }

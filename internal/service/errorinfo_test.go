@@ -9,8 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -33,7 +36,13 @@ func TestEnsureErrorInfo(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	path, handler := ampersandv1connect.NewIntegrationServiceHandler(New(client, WithAPIKey("k")), connect.WithReadMaxBytes(1024))
-	mux.Handle(path, EnsureErrorInfo(handler))
+	var observed []string // code and message of each error connect-go made
+	var mu sync.Mutex
+	mux.Handle(path, EnsureErrorInfo(handler, func(r *http.Request, err *connect.Error, elapsed time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		observed = append(observed, err.Code().String()+": "+err.Message())
+	}))
 	server := httptest.NewUnstartedServer(mux)
 	server.EnableHTTP2 = true
 	server.StartTLS()
@@ -98,6 +107,19 @@ func TestEnsureErrorInfo(t *testing.T) {
 		t.Errorf("gRPC details: %v %v", st, err)
 	}
 
+	// Each error connect-go made was observed once, with its code and message.
+	mu.Lock()
+	got := slices.Clone(observed)
+	mu.Unlock()
+	if len(got) != 4 {
+		t.Fatalf("observed %d errors, want 4 (three Connect, one gRPC): %q", len(got), got)
+	}
+	for i, want := range []string{"invalid_argument: unmarshal", "invalid_argument: unmarshal", "resource_exhausted: ", "invalid_argument: unmarshal"} {
+		if !strings.HasPrefix(got[i], want) {
+			t.Errorf("observed error %d: %q, want it to start with %q", i, got[i], want)
+		}
+	}
+
 	// The service's own errors keep exactly one ErrorInfo, over every protocol.
 	for _, opts := range [][]connect.ClientOption{nil, {connect.WithGRPC()}, {connect.WithGRPCWeb()}, {connect.WithProtoJSON()}} {
 		c := ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, opts...)
@@ -106,5 +128,10 @@ func TestEnsureErrorInfo(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 		_ = errorInfo(t, asConnectError(t, err))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(observed) != 4 {
+		t.Errorf("the service's own errors were observed as connect-go's: %q", observed[4:])
 	}
 }
