@@ -206,7 +206,7 @@ func (c *cachingCodec) marshal(dst []byte, m proto.Message) ([]byte, error) {
 	if c.binary {
 		return proto.MarshalOptions{}.MarshalAppend(dst, m)
 	}
-	return protojson.MarshalOptions{}.MarshalAppend(dst, m)
+	return appendJSON(dst, m)
 }
 
 // Unmarshal decodes as Connect's own codecs do; unknown JSON fields are
