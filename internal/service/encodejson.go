@@ -92,7 +92,7 @@ func buildJSONPlan(md protoreflect.MessageDescriptor, building map[protoreflect.
 	fields := md.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
-		if fd.IsMap() || fd.IsWeak() {
+		if fd.IsMap() {
 			return nil
 		}
 		f := jsonField{fd: fd, name: strconv.Quote(fd.JSONName()) + ":"}
