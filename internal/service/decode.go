@@ -710,15 +710,30 @@ func (d *decoder) field(p *path) *ampersandv1.IntegrationField {
 	if d.err != nil {
 		return nil
 	}
+	// A field is three messages (the field, its oneof wrapper and the
+	// variant): each variant's three are made in one allocation, as fields
+	// are most of a large integration's objects.
 	switch {
 	case fieldName != "":
-		return &ampersandv1.IntegrationField{Field: &ampersandv1.IntegrationField_Existent{
-			Existent: &ampersandv1.IntegrationFieldExistent{FieldName: fieldName, MapToName: mapToName, MapToDisplayName: mapToDisplayName},
-		}}
+		all := &struct {
+			field   ampersandv1.IntegrationField
+			wrapper ampersandv1.IntegrationField_Existent
+			variant ampersandv1.IntegrationFieldExistent
+		}{}
+		all.variant.FieldName, all.variant.MapToName, all.variant.MapToDisplayName = fieldName, mapToName, mapToDisplayName
+		all.wrapper.Existent = &all.variant
+		all.field.Field = &all.wrapper
+		return &all.field
 	case mapToName != "":
-		return &ampersandv1.IntegrationField{Field: &ampersandv1.IntegrationField_Mapping{
-			Mapping: &ampersandv1.IntegrationFieldMapping{MapToName: mapToName, MapToDisplayName: mapToDisplayName, Default: def, Prompt: prompt},
-		}}
+		all := &struct {
+			field   ampersandv1.IntegrationField
+			wrapper ampersandv1.IntegrationField_Mapping
+			variant ampersandv1.IntegrationFieldMapping
+		}{}
+		all.variant.MapToName, all.variant.MapToDisplayName, all.variant.Default, all.variant.Prompt = mapToName, mapToDisplayName, def, prompt
+		all.wrapper.Mapping = &all.variant
+		all.field.Field = &all.wrapper
+		return &all.field
 	default:
 		d.t.fail(p, "field has neither fieldName nor mapToName")
 		return nil
