@@ -70,6 +70,8 @@ func main() {
 		err = serve(upstreamHandler(demo.Sized(*size), *vary))
 	case "proxy":
 		err = serveProxy(*target)
+	case "drain":
+		_, err = io.Copy(io.Discard, os.Stdin)
 	default:
 		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs), *decode, *vary, *only)
 	}
@@ -128,8 +130,7 @@ type child struct {
 
 // startChild starts cmd and reads its address: the first line of its
 // stdout, or for the server (fromLog) the "listening" log line's addr.
-// The server's log goes to a file, not to a pipe, so that the client does
-// not spend CPU reading the server's log lines while it measures.
+// The client does not read the server's log while it measures.
 func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
 	if !fromLog {
 		pipe, err := cmd.StdoutPipe()
@@ -146,33 +147,37 @@ func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
 		go func() { _, _ = io.Copy(io.Discard, pipe) }()
 		return &child{cmd, scanner.Text()}, nil
 	}
-	logFile, err := os.CreateTemp("", "bench-server-*.log")
+	// The server's log goes to a pipe, as a container's does, drained by a
+	// process of its own once the "listening" line has been read.
+	reader, writer, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(logFile.Name()) // the open file stays writable
-	defer logFile.Close()
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
+	defer reader.Close()
+	cmd.Stderr = writer
+	err = cmd.Start()
+	writer.Close()
+	if err != nil {
 		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	for {
-		content, err := os.ReadFile(logFile.Name())
-		if err != nil {
-			return nil, err
-		}
-		if _, rest, ok := strings.Cut(string(content), `"msg":"listening","addr":"`); ok {
+	lines := bufio.NewScanner(reader)
+	for lines.Scan() {
+		if _, rest, ok := strings.Cut(lines.Text(), `"msg":"listening","addr":"`); ok {
 			addr, _, _ := strings.Cut(rest, `"`)
+			self, err := os.Executable()
+			if err != nil {
+				return nil, err
+			}
+			drain := exec.Command(self, "-role", "drain")
+			drain.Stdin = reader
+			if err := drain.Start(); err != nil {
+				return nil, err
+			}
+			go func() { _ = drain.Wait() }() // it ends with the server
 			return &child{cmd, addr}, nil
 		}
-		select {
-		case <-exited:
-			return nil, fmt.Errorf("%s exited before listening:\n%s", cmd.Path, content)
-		case <-time.After(10 * time.Millisecond):
-		}
 	}
+	return nil, fmt.Errorf("%s exited before listening", cmd.Path)
 }
 
 // cpuTime reads a process's user and system CPU time from /proc.
