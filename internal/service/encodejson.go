@@ -2,7 +2,6 @@ package service
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"math/bits"
 	"strconv"
@@ -250,30 +249,21 @@ func appendJSONString(b []byte, s string, fd protoreflect.FieldDescriptor) ([]by
 	return append(b, '"'), nil
 }
 
-// Timestamp's range in proto3 JSON: 0001-01-01 to 9999-12-31.
-const (
-	minTimestampSeconds = -62135596800
-	maxTimestampSeconds = 253402300799
-)
-
 // appendJSONTimestamp writes RFC 3339 in UTC with 0, 3, 6 or 9 fractional
-// digits, as protojson does.
+// digits, as protojson does; a timestamp out of proto3 JSON's range (years
+// 1 to 9999) is an error, as there.
 func appendJSONTimestamp(b []byte, m protoreflect.Message) ([]byte, error) {
-	var secs, nanos int64
-	if ts, ok := m.Interface().(*timestamppb.Timestamp); ok {
-		secs, nanos = ts.GetSeconds(), int64(ts.GetNanos())
-	} else {
+	ts, ok := m.Interface().(*timestamppb.Timestamp)
+	if !ok { // a Timestamp of another implementation, such as dynamicpb
 		fields := m.Descriptor().Fields()
-		secs, nanos = m.Get(fields.ByNumber(1)).Int(), m.Get(fields.ByNumber(2)).Int()
+		ts = &timestamppb.Timestamp{Seconds: m.Get(fields.ByNumber(1)).Int(), Nanos: int32(m.Get(fields.ByNumber(2)).Int())}
 	}
-	if secs < minTimestampSeconds || secs > maxTimestampSeconds {
-		return b, errors.New("google.protobuf.Timestamp: seconds out of range " + strconv.FormatInt(secs, 10))
+	if err := ts.CheckValid(); err != nil {
+		return b, err
 	}
-	if nanos < 0 || nanos >= int64(time.Second) {
-		return b, errors.New("google.protobuf.Timestamp: nanos out of range " + strconv.FormatInt(nanos, 10))
-	}
+	nanos := int64(ts.GetNanos())
 	b = append(b, '"')
-	b = time.Unix(secs, 0).UTC().AppendFormat(b, "2006-01-02T15:04:05")
+	b = time.Unix(ts.GetSeconds(), 0).UTC().AppendFormat(b, "2006-01-02T15:04:05")
 	switch {
 	case nanos == 0:
 	case nanos%1e6 == 0:
