@@ -126,6 +126,8 @@ func serve(h http.Handler) error {
 type child struct {
 	cmd  *exec.Cmd
 	addr string
+	// grpcAddr is the server's gRPC listener's (-grpc-addr).
+	grpcAddr string
 }
 
 // startChild starts cmd and reads its address: the first line of its
@@ -145,7 +147,7 @@ func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
 			return nil, fmt.Errorf("%s exited before listening", cmd.Path)
 		}
 		go func() { _, _ = io.Copy(io.Discard, pipe) }()
-		return &child{cmd, scanner.Text()}, nil
+		return &child{cmd: cmd, addr: scanner.Text()}, nil
 	}
 	// The server's log goes to a pipe, as a container's does, drained by a
 	// process of its own once the "listening" line has been read.
@@ -161,9 +163,15 @@ func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
 		return nil, err
 	}
 	lines := bufio.NewScanner(reader)
+	var addr string
 	for lines.Scan() {
 		if _, rest, ok := strings.Cut(lines.Text(), `"msg":"listening","addr":"`); ok {
-			addr, _, _ := strings.Cut(rest, `"`)
+			addr, _, _ = strings.Cut(rest, `"`)
+			continue
+		}
+		// The gRPC listener's line follows the main one's.
+		if _, rest, ok := strings.Cut(lines.Text(), `"msg":"gRPC listening","addr":"`); ok && addr != "" {
+			grpcAddr, _, _ := strings.Cut(rest, `"`)
 			self, err := os.Executable()
 			if err != nil {
 				return nil, err
@@ -174,7 +182,7 @@ func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
 				return nil, err
 			}
 			go func() { _ = drain.Wait() }() // it ends with the server
-			return &child{cmd, addr}, nil
+			return &child{cmd, addr, grpcAddr}, nil
 		}
 	}
 	return nil, fmt.Errorf("%s exited before listening", cmd.Path)
@@ -269,7 +277,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		return err
 	}
 	defer proxy.cmd.Process.Kill()
-	serverCmd := exec.Command(serverBinary, append([]string{"-addr", "127.0.0.1:0", "-upstream", upstreamURL + "/v1"}, serverArgs...)...)
+	serverCmd := exec.Command(serverBinary, append([]string{"-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-upstream", upstreamURL + "/v1"}, serverArgs...)...)
 	serverCmd.Env = append(os.Environ(), "AMPERSAND_API_KEY=bench-key")
 	server, err := startChild(serverCmd, true)
 	if err != nil {
@@ -300,7 +308,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 			return nil
 		}
 	}
-	serverURL := "http://" + server.addr
+	serverURL, grpcURL := "http://"+server.addr, "http://"+server.grpcAddr
 	rpc := func(client ampersandv1connect.IntegrationServiceClient) func(ctx context.Context) error {
 		msg := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}
 		return func(ctx context.Context) error {
@@ -316,6 +324,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		{"Connect+proto", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL))},
 		{"Connect GET", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL, connect.WithHTTPGet()))},
 		{"gRPC", rpc(ampersandv1connect.NewIntegrationServiceClient(h2c, serverURL, connect.WithGRPC()))},
+		{"gRPC port", rpc(ampersandv1connect.NewIntegrationServiceClient(h2c, grpcURL, connect.WithGRPC()))},
 	}
 	// Every path's answers are checked once by decoding them; then, unless
 	// -decode, the server's paths are driven like the proxy's: the bytes are
@@ -328,7 +337,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 	}
 	serverPaths := decoding
 	if !decode {
-		serverPaths = rawPaths(http1, h2c, serverURL)
+		serverPaths = rawPaths(http1, h2c, serverURL, grpcURL)
 	}
 	if only != "" {
 		wanted := strings.Split(only, ",")
@@ -353,7 +362,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 				return fmt.Errorf("%s: %w", p.name, err)
 			}
 			results[i].add(r)
-			fmt.Fprintf(os.Stderr, "round %d %-14s %8.0f calls/s\n", round+1, p.name, float64(r.calls)/r.elapsed.Seconds())
+			fmt.Fprintf(os.Stderr, "round %d %-17s %8.0f calls/s\n", round+1, p.name, float64(r.calls)/r.elapsed.Seconds())
 		}
 	}
 
@@ -361,7 +370,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 	// The hop is the process between client and upstream: none, the proxy,
 	// or the server. All four processes share the machine's cores, so the
 	// client's and the upstream's CPU per call bound the rates too.
-	fmt.Printf("%-14s %8s %9s %9s %10s %10s %10s %8s   %s\n", "path", "calls/s", "p50", "p99",
+	fmt.Printf("%-17s %8s %9s %9s %10s %10s %10s %8s   %s\n", "path", "calls/s", "p50", "p99",
 		"hop CPU", "upstream", "client", "errors", "vs proxy (rate, hop CPU)")
 	var proxyRate, h2cRate float64
 	var proxyCPU, h2cCPU time.Duration
@@ -389,7 +398,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 				ratio += fmt.Sprintf("   (vs h2c proxy %.2fx, %.2fx)", rate/h2cRate, float64(hop)/float64(max(h2cCPU, 1)))
 			}
 		}
-		fmt.Printf("%-14s %8.0f %9v %9v %10v %10v %10v %8d   %s\n", p.name, rate,
+		fmt.Printf("%-17s %8.0f %9v %9v %10v %10v %10v %8d   %s\n", p.name, rate,
 			percentile(r.latencies, 50), percentile(r.latencies, 99),
 			hop.Round(time.Microsecond), perCall(2).Round(time.Microsecond), perCall(3).Round(time.Microsecond), r.errorCount, ratio)
 	}
@@ -402,7 +411,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 			continue
 		}
 		median, lo, hi := pairedRatios(results[i], results[proxyIndex])
-		line := fmt.Sprintf("%-14s %.2fx (%.2fx to %.2fx)", p.name, median, lo, hi)
+		line := fmt.Sprintf("%-17s %.2fx (%.2fx to %.2fx)", p.name, median, lo, hi)
 		if strings.HasPrefix(p.name, "gRPC") {
 			median, lo, hi := pairedRatios(results[i], results[h2cIndex])
 			line += fmt.Sprintf("   vs the proxy over h2c %.2fx (%.2fx to %.2fx)", median, lo, hi)
@@ -414,7 +423,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 
 // rawPaths call the server as the proxy is called: one HTTP exchange whose
 // body is read and whose status is checked, with no compression asked for.
-func rawPaths(http1, h2c *http.Client, serverURL string) []path {
+func rawPaths(http1, h2c *http.Client, serverURL, grpcURL string) []path {
 	msg := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}
 	binary, _ := proto.Marshal(msg)
 	jsonBody, _ := protojson.Marshal(msg)
@@ -462,6 +471,8 @@ func rawPaths(http1, h2c *http.Client, serverURL string) []path {
 		{"Connect GET", exchange(http1, http.MethodGet, endpoint+"?"+query.Encode(), "", nil, false)},
 		{"gRPC", exchange(h2c, http.MethodPost, endpoint, "application/grpc", framed, true)},
 		{"gRPC grpc-go", grpcGo(serverURL, binary)},
+		{"gRPC port", exchange(h2c, http.MethodPost, grpcURL+ampersandv1connect.IntegrationServiceGetIntegrationProcedure, "application/grpc", framed, true)},
+		{"gRPC port grpc-go", grpcGo(grpcURL, binary)},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 // variable as its fallback.
 type config struct {
 	addr            string
+	grpcAddr        string
 	upstream        string
 	apiKey          string
 	demo            bool
@@ -46,6 +47,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(output)
 	addr := fs.String("addr", envOr("ADDR", ":8080"), "listen `address` (env ADDR)")
+	grpcAddr := fs.String("grpc-addr", envOr("GRPC_ADDR", ""), "listen `address` for gRPC alone, on grpc-go's transport (cheaper per call than the main listener's); empty: none (env GRPC_ADDR)")
 	upstream := fs.String("upstream", envOr("AMPERSAND_API_URL", rest.DefaultBaseURL), "base `URL` of the REST API (env AMPERSAND_API_URL)")
 	demo := fs.Bool("demo", false, "serve built-in sample integrations, with no network and no key (env DEMO)")
 	corsOrigins := fs.String("cors-origins", envOr("CORS_ORIGINS", ""), "comma-separated browser `origins` allowed to call, * for any (env CORS_ORIGINS)")
@@ -65,6 +67,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 
 	cfg := &config{
 		addr:      *addr,
+		grpcAddr:  *grpcAddr,
 		upstream:  *upstream,
 		apiKey:    getenv("AMPERSAND_API_KEY"),
 		tlsCert:   *tlsCert,
@@ -93,6 +96,11 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return nil, fmt.Errorf("-addr / ADDR: %q is not host:port: %w", cfg.addr, err)
+	}
+	if cfg.grpcAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.grpcAddr); err != nil {
+			return nil, fmt.Errorf("-grpc-addr / GRPC_ADDR: %q is not host:port: %w", cfg.grpcAddr, err)
+		}
 	}
 	if cfg.adminAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.adminAddr); err != nil {

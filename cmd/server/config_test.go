@@ -20,7 +20,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.addr != ":8080" || cfg.upstream != rest.DefaultBaseURL || cfg.demo || cfg.upstreamTimeout != 30*time.Second || cfg.apiKey != "" || cfg.corsOrigins != nil {
+	if cfg.addr != ":8080" || cfg.grpcAddr != "" || cfg.upstream != rest.DefaultBaseURL || cfg.demo || cfg.upstreamTimeout != 30*time.Second || cfg.apiKey != "" || cfg.corsOrigins != nil {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
@@ -29,21 +29,21 @@ func TestParseConfigFlagWinsOverEnv(t *testing.T) {
 	t.Parallel()
 	vars := env(map[string]string{
 		"ADDR": "127.0.0.1:1", "AMPERSAND_API_URL": "http://env.example/v1", "AMPERSAND_API_KEY": "k",
-		"DEMO": "false", "CORS_ORIGINS": "https://env.example", "UPSTREAM_TIMEOUT": "5s",
+		"DEMO": "false", "CORS_ORIGINS": "https://env.example", "UPSTREAM_TIMEOUT": "5s", "GRPC_ADDR": "127.0.0.1:2",
 	})
 	cfg, err := parseConfig(nil, vars, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.addr != "127.0.0.1:1" || cfg.upstream != "http://env.example/v1" || cfg.apiKey != "k" || cfg.demo ||
+	if cfg.addr != "127.0.0.1:1" || cfg.grpcAddr != "127.0.0.1:2" || cfg.upstream != "http://env.example/v1" || cfg.apiKey != "k" || cfg.demo ||
 		!slices.Equal(cfg.corsOrigins, []string{"https://env.example"}) || cfg.upstreamTimeout != 5*time.Second {
 		t.Errorf("from env = %+v", cfg)
 	}
-	cfg, err = parseConfig([]string{"-addr", ":9", "-upstream", "https://flag.example", "-demo", "-cors-origins", "*, https://a.example ,", "-upstream-timeout", "1m"}, vars, io.Discard)
+	cfg, err = parseConfig([]string{"-addr", ":9", "-grpc-addr", ":10", "-upstream", "https://flag.example", "-demo", "-cors-origins", "*, https://a.example ,", "-upstream-timeout", "1m"}, vars, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.addr != ":9" || cfg.upstream != "https://flag.example" || !cfg.demo ||
+	if cfg.addr != ":9" || cfg.grpcAddr != ":10" || cfg.upstream != "https://flag.example" || !cfg.demo ||
 		!slices.Equal(cfg.corsOrigins, []string{"*", "https://a.example"}) || cfg.upstreamTimeout != time.Minute {
 		t.Errorf("from flags = %+v", cfg)
 	}
@@ -66,6 +66,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{"-upstream", "ftp://x"}, nil, "scheme"},
 		{[]string{"-upstream", "https://user:hunter2@x/v1"}, nil, "user information"},
 		{[]string{"-addr", "8080"}, nil, "-addr"},
+		{[]string{"-grpc-addr", "9090"}, nil, "-grpc-addr"},
+		{nil, map[string]string{"GRPC_ADDR": "localhost"}, "GRPC_ADDR"},
 		{[]string{"-tls-key", "k.pem"}, nil, "go together"},
 		{[]string{"extra"}, nil, "unexpected arguments"},
 		{nil, map[string]string{"DEMO": "yes please"}, "DEMO"},

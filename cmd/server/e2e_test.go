@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,6 +86,7 @@ type process struct {
 	cmd       *exec.Cmd
 	addr      string
 	adminAddr string
+	grpcAddr  string // the -grpc-addr listener's, if any
 	stderr    *lockedBuffer
 	done      chan error
 }
@@ -122,6 +124,7 @@ func start(t *testing.T, env []string, args ...string) *process {
 	}
 	addrc := make(chan string, 1)
 	adminc := make(chan string, 1)
+	grpcc := make(chan string, 1)
 	go func() {
 		scanner := bufio.NewScanner(pipe)
 		for scanner.Scan() {
@@ -134,6 +137,8 @@ func start(t *testing.T, env []string, args ...string) *process {
 					addrc <- entry.Addr
 				case "admin listening":
 					adminc <- entry.Addr
+				case "gRPC listening":
+					grpcc <- entry.Addr
 				}
 			}
 		}
@@ -153,6 +158,15 @@ func start(t *testing.T, env []string, args ...string) *process {
 		select {
 		case p.adminAddr = <-adminc:
 		default:
+		}
+		if slices.ContainsFunc(append(args, env...), func(arg string) bool {
+			return strings.HasPrefix(arg, "-grpc-addr") || strings.HasPrefix(arg, "GRPC_ADDR=")
+		}) {
+			select {
+			case p.grpcAddr = <-grpcc: // logged right after "listening"
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no gRPC listener:\n%s", p.stderr.String())
+			}
 		}
 	case err := <-p.done:
 		t.Fatalf("server exited: %v\n%s", err, p.stderr.String())
@@ -211,6 +225,14 @@ func (u *upstream) lastHeader() http.Header {
 		return nil
 	}
 	return u.headers[len(u.headers)-1]
+}
+
+// sawHeader reports whether the upstream got a request whose headers
+// match.
+func (u *upstream) sawHeader(match func(http.Header) bool) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.ContainsFunc(u.headers, match)
 }
 
 func newRequest(project, integration string) *connect.Request[ampersandv1.GetIntegrationRequest] {
@@ -324,8 +346,9 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkReadAccounts(t, resp)
-		if h := up.lastHeader(); h.Get("Authorization") != clientJWT || h.Get("X-Api-Key") != "" {
-			t.Errorf("upstream got authorization %q, x-api-key %q", h.Get("Authorization"), h.Get("X-Api-Key"))
+		// Other subtests call the upstream at the same time.
+		if !up.sawHeader(func(h http.Header) bool { return h.Get("Authorization") == clientJWT && h.Get("X-Api-Key") == "" }) {
+			t.Error("the upstream got no call with the authorization alone")
 		}
 
 		_, err = client.GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "..", IntegrationIdOrName: "read-accounts"})
@@ -361,6 +384,9 @@ func TestEndToEnd(t *testing.T) {
 		req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"})
 		if _, err := client.GetIntegration(context.Background(), req); err != nil {
 			t.Fatal(err)
+		}
+		if !up.sawHeader(func(h http.Header) bool { return h.Get("X-Api-Key") == serverKey && h.Get("Authorization") == "" }) {
+			t.Error("the upstream got no call with the server's key")
 		}
 	})
 
@@ -634,6 +660,11 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 // start with a clear message and a non-zero exit.
 func TestBadConfigurationStops(t *testing.T) {
 	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
 	tests := []struct {
 		name string
 		env  []string
@@ -647,6 +678,8 @@ func TestBadConfigurationStops(t *testing.T) {
 		{"TLS half", nil, []string{"-tls-cert", "/nonexistent/cert.pem"}, "go together"},
 		{"demo env", []string{"DEMO=maybe"}, nil, "DEMO"},
 		{"unknown flag", nil, []string{"-nope"}, "nope"},
+		{"gRPC address", []string{"GRPC_ADDR=9090"}, nil, "GRPC_ADDR"},
+		{"gRPC address in use", nil, []string{"-addr", "127.0.0.1:0", "-grpc-addr", busy.Addr().String()}, "listen (gRPC)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 // Command server serves ampersand.v1.IntegrationService over Connect, gRPC
 // and gRPC-Web in front of Ampersand's REST API, with gRPC reflection and
-// health on the same port. See README.md for its flags.
+// health on the same port, and optionally gRPC alone on a port of its own,
+// on grpc-go's transport. See README.md for its flags.
 package main
 
 import (
@@ -25,6 +26,8 @@ import (
 	"connectrpc.com/grpcreflect"
 
 	"github.com/rs/cors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
 
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/demo"
@@ -41,6 +44,7 @@ const name = "ampersand-connect"
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	logGRPCTo(logger)
 	err := run(context.Background(), os.Args[1:], os.Getenv, logger)
 	switch {
 	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
@@ -99,11 +103,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		Handler:           handler,
 		Protocols:         protocols,
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.upstreamTimeout + 30*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxConcurrentStreams},
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
@@ -111,11 +116,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var grpcSrv *grpc.Server
+	var grpcHealth *health.Server
+	var grpcLn net.Listener
+	if cfg.grpcAddr != "" {
+		if grpcLn, err = net.Listen("tcp", cfg.grpcAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen (gRPC): %w", err)
+		}
+		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig)
+	}
 	var admin *http.Server
 	if cfg.adminAddr != "" {
 		adminLn, err := net.Listen("tcp", cfg.adminAddr)
 		if err != nil {
 			ln.Close()
+			if grpcLn != nil {
+				grpcLn.Close()
+			}
 			return fmt.Errorf("listen (admin): %w", err)
 		}
 		admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -132,8 +150,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		"version", buildVersion(),
 	)
 
+	if grpcSrv != nil {
+		logger.Info("gRPC listening", "addr", grpcLn.Addr().String(), "tls", tlsConfig != nil)
+	}
+
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	grpcErr := make(chan error, 1)
+	if grpcSrv != nil {
+		go func() { grpcErr <- grpcSrv.Serve(grpcLn) }()
+	}
 	serveErr := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -146,12 +172,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 
 	select {
 	case err := <-serveErr:
+		if grpcSrv != nil {
+			grpcSrv.Stop()
+		}
 		return fmt.Errorf("serve: %w", err)
+	case err := <-grpcErr:
+		srv.Close()
+		return fmt.Errorf("serve (gRPC): %w", err)
 	case <-ctx.Done():
 	}
 	stop()
 	checker.SetStatus("", grpchealth.StatusNotServing)
 	checker.SetStatus(ampersandv1connect.IntegrationServiceName, grpchealth.StatusNotServing)
+	if grpcHealth != nil {
+		grpcHealth.Shutdown() // NOT_SERVING, for good
+	}
 	if cfg.drainDelay > 0 {
 		// Keep serving, NOT_SERVING to health checks, so that load
 		// balancers stop sending calls before the listener closes.
@@ -161,7 +196,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	logger.Info("shutting down: finishing calls in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.upstreamTimeout+5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	grpcStopped := make(chan struct{})
+	go func() {
+		if grpcSrv != nil {
+			stopGRPC(shutdownCtx, grpcSrv)
+		}
+		close(grpcStopped)
+	}()
+	err = srv.Shutdown(shutdownCtx)
+	<-grpcStopped
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -206,6 +250,15 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 	web.Register(mux)
 	return mux
 }
+
+// The listeners' limits.
+const (
+	maxRequestBytes      = 64 << 10
+	maxHeaderBytes       = 64 << 10
+	maxConcurrentStreams = 250 // net/http's default
+	readHeaderTimeout    = 10 * time.Second
+	idleTimeout          = 2 * time.Minute
+)
 
 // compressMinBytes is the size from which responses are compressed, when
 // the client accepts it.

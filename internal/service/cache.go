@@ -181,25 +181,42 @@ func (c *cachingCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 		return nil, errors.New("not a proto message")
 	}
 	if resp, ok := msg.(*ampersandv1.GetIntegrationResponse); ok {
-		if value, ok := shared.Load(weak.Make(resp)); ok {
-			entry := value.(*encodings)
-			slot := &entry.json
-			if c.binary {
-				slot = &entry.binary
-			}
-			encoded := slot.Load()
-			if encoded == nil {
-				b, err := c.marshal(nil, m)
-				if err != nil {
-					return nil, err
-				}
-				encoded = &b
-				slot.Store(encoded)
-			}
-			return append(dst, *encoded...), nil
+		encoded, err := c.sharedEncoding(resp)
+		if err != nil {
+			return nil, err
+		}
+		if encoded != nil {
+			return append(dst, encoded...), nil
 		}
 	}
 	return c.marshal(dst, m)
+}
+
+// sharedEncoding returns resp's encoding if [shareEncodings] marked it,
+// made on the first call; nil if it is not marked. The bytes are shared:
+// they must not be changed.
+func (c *cachingCodec) sharedEncoding(resp *ampersandv1.GetIntegrationResponse) ([]byte, error) {
+	value, ok := shared.Load(weak.Make(resp))
+	if !ok {
+		return nil, nil
+	}
+	entry := value.(*encodings)
+	slot := &entry.json
+	if c.binary {
+		slot = &entry.binary
+	}
+	if encoded := slot.Load(); encoded != nil {
+		return *encoded, nil
+	}
+	b, err := c.marshal(nil, resp)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		b = []byte{} // an empty message: still marked
+	}
+	slot.Store(&b)
+	return b, nil
 }
 
 func (c *cachingCodec) marshal(dst []byte, m proto.Message) ([]byte, error) {

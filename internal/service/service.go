@@ -133,12 +133,22 @@ var indexes = regexp.MustCompile(`\[\d+\]`)
 
 // GetIntegration implements ampersand.v1.IntegrationService/GetIntegration.
 func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[ampersandv1.GetIntegrationRequest]) (*connect.Response[ampersandv1.GetIntegrationResponse], error) {
-	if err := validate(req.Msg); err != nil {
-		return nil, err
-	}
 	creds := rest.Credentials{
 		APIKey:        req.Header().Get("X-Api-Key"),
 		Authorization: req.Header().Get("Authorization"),
+	}
+	resp, err := s.getIntegration(ctx, req.Spec().Procedure, req.Msg, creds)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(resp), nil
+}
+
+// getIntegration serves a call of procedure, whatever its transport, with
+// the credentials the client sent. Its errors are *connect.Error.
+func (s *Service) getIntegration(ctx context.Context, procedure string, msg *ampersandv1.GetIntegrationRequest, creds rest.Credentials) (*ampersandv1.GetIntegrationResponse, error) {
+	if err := validate(msg); err != nil {
+		return nil, err
 	}
 	if creds.Empty() {
 		creds.APIKey = s.apiKey
@@ -149,10 +159,10 @@ func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[amper
 			map[string]string{"headers": "x-api-key, authorization"})
 	}
 
-	project, name := req.Msg.GetProjectIdOrName(), req.Msg.GetIntegrationIdOrName()
+	project, name := msg.GetProjectIdOrName(), msg.GetIntegrationIdOrName()
 	key := newCallKey(creds, project, name)
 	if resp := s.cache.get(key); resp != nil {
-		return connect.NewResponse(resp), nil
+		return resp, nil
 	}
 
 	// The upstream budget: the client's deadline or the service's own
@@ -164,13 +174,13 @@ func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[amper
 	ctx, cancel := context.WithTimeoutCause(ctx, s.upstreamTimeout, errUpstreamTimeout)
 	defer cancel()
 	resp, err := s.calls.do(ctx, key, cause, func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, error) {
-		return s.fetch(ctx, req.Spec().Procedure, key, creds, project, name)
+		return s.fetch(ctx, procedure, key, creds, project, name)
 	})
 	if err != nil {
 		return nil, toConnectError(ctx, err)
 	}
 	s.cache.put(key, resp)
-	return connect.NewResponse(resp), nil
+	return resp, nil
 }
 
 // fetch gets an integration from the upstream and decodes it straight into

@@ -107,18 +107,22 @@ func newFixture(t *testing.T, handler http.HandlerFunc, opts ...Option) *fixture
 	server.EnableHTTP2 = true
 	server.StartTLS()
 	t.Cleanup(server.Close)
+	grpcURL := serveGRPC(t, f.service)
 	f.clients = map[string]ampersandv1connect.IntegrationServiceClient{
 		"connect": ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL),
 		"grpc":    ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, connect.WithGRPC()),
 		"grpcweb": ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, connect.WithGRPCWeb()),
+		// gRPC served by grpc-go's transport (RegisterGRPC).
+		"grpc-go": ampersandv1connect.NewIntegrationServiceClient(h2cClient(), grpcURL, connect.WithGRPC()),
 	}
 	return f
 }
 
-// forEachClient runs test once per protocol.
+// forEachClient runs test once per protocol, and once for gRPC on grpc-go's
+// transport.
 func forEachClient(t *testing.T, handler http.HandlerFunc, opts []Option, test func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient)) {
 	t.Helper()
-	for _, protocol := range []string{"connect", "grpc", "grpcweb"} {
+	for _, protocol := range []string{"connect", "grpc", "grpcweb", "grpc-go"} {
 		t.Run(protocol, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, handler, opts...)

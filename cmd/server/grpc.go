@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/gzip" // requests compressed with gzip, answered in kind
+	"google.golang.org/grpc/grpclog"
+	"google.golang.org/grpc/health"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/rest"
+	"github.com/ampersand-connect/gateway/internal/service"
+)
+
+func init() {
+	// The proto and JSON codecs of the gRPC listener share the encoding of a
+	// cached response among its calls. Codecs are registered by name, for
+	// the process: this one serves and makes no gRPC calls of its own.
+	for _, codec := range service.GRPCCodecs() {
+		encoding.RegisterCodecV2(codec)
+	}
+}
+
+// grpcLogWriter passes grpc-go's warnings and errors, one line per write,
+// to the server's JSON log.
+type grpcLogWriter struct{ logger *slog.Logger }
+
+func (w grpcLogWriter) Write(p []byte) (int, error) {
+	w.logger.Warn("grpc-go", "log", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// newGRPCServer returns the server of the -grpc-addr listener: the service,
+// gRPC reflection (v1 and v1alpha) and gRPC health, on grpc-go's HTTP/2
+// transport, with the main listener's limits, and its log line and metrics
+// for each call of the service.
+func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsConfig *tls.Config) (*grpc.Server, *health.Server) {
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxRequestBytes),
+		grpc.MaxHeaderListSize(maxHeaderBytes),
+		grpc.MaxConcurrentStreams(maxConcurrentStreams),
+		grpc.ConnectionTimeout(readHeaderTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
+		grpc.UnaryInterceptor(observingGRPCInterceptor(logger, m)),
+		grpc.UnknownServiceHandler(service.UnknownGRPCMethod),
+	}
+	if tlsConfig != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConfig)))
+	}
+	srv := grpc.NewServer(opts...)
+	svc.RegisterGRPC(srv)
+	checker := health.NewServer()
+	checker.SetServingStatus(ampersandv1connect.IntegrationServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthgrpc.RegisterHealthServer(srv, checker)
+	reflection.Register(srv)
+	return srv, checker
+}
+
+// logGRPCTo sends grpc-go's own warnings and errors to logger, so that the
+// server's log stays one JSON object a line. Call it before any gRPC work.
+func logGRPCTo(logger *slog.Logger) {
+	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, grpcLogWriter{logger}, io.Discard))
+}
+
+// observingGRPCInterceptor gives each call of the service on the gRPC
+// listener the log line and the count it gets on the main listener. Calls
+// of health and reflection pass unobserved, as they do there.
+func observingGRPCInterceptor(logger *slog.Logger, m *metrics) grpc.UnaryServerInterceptor {
+	prefix := "/" + ampersandv1connect.IntegrationServiceName + "/"
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if !strings.HasPrefix(info.FullMethod, prefix) {
+			return handler(ctx, req)
+		}
+		start := time.Now()
+		trace := &rest.Trace{}
+		resp, err := handler(rest.WithTrace(ctx, trace), req)
+		observeCall(ctx, logger, m, info.FullMethod, "grpc", service.ConnectError(err), time.Since(start), trace)
+		return resp, err
+	}
+}
+
+// stopGRPC stops srv gracefully, finishing the calls in flight, or at
+// once when ctx ends first.
+func stopGRPC(ctx context.Context, srv *grpc.Server) {
+	done := make(chan struct{})
+	go func() {
+		srv.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		srv.Stop()
+		<-done
+	}
+}

@@ -1,0 +1,253 @@
+package main_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+)
+
+func dialGRPC(t *testing.T, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	if len(opts) == 0 {
+		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	}
+	conn, err := grpc.NewClient(addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// TestGRPCListener drives the -grpc-addr listener with real clients: the
+// generated grpc-go client, connect-go's gRPC client, grpcurl and buf curl
+// through reflection, and gRPC health; and checks its log lines and
+// metrics.
+func TestGRPCListener(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "ADMIN_ADDR=127.0.0.1:0", "AMPERSAND_API_KEY=" + serverKey}, "-grpc-addr", "127.0.0.1:0")
+	conn := dialGRPC(t, p.grpcAddr)
+	client := ampersandv1.NewIntegrationServiceClient(conn)
+	readAccounts := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}
+
+	t.Run("grpc-go", func(t *testing.T) {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", clientKey)
+		resp, err := client.GetIntegration(ctx, readAccounts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReadAccounts(t, resp)
+		if h := up.lastHeader(); h.Get("X-Api-Key") != clientKey || h.Get("Authorization") != "" {
+			t.Errorf("upstream got x-api-key %q, authorization %q", h.Get("X-Api-Key"), h.Get("Authorization"))
+		}
+		// No credentials: the operator's key.
+		if _, err := client.GetIntegration(context.Background(), readAccounts); err != nil {
+			t.Fatal(err)
+		}
+		if h := up.lastHeader(); h.Get("X-Api-Key") != serverKey {
+			t.Errorf("upstream got x-api-key %q, want the server's", h.Get("X-Api-Key"))
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		_, err := client.GetIntegration(context.Background(), &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "nope"})
+		st := status.Convert(err)
+		if st.Code() != codes.NotFound || !strings.Contains(st.Message(), "integration not found") {
+			t.Fatalf("err = %v", err)
+		}
+		var info *errdetails.ErrorInfo
+		var problem *ampersandv1.Problem
+		var badRequest *errdetails.BadRequest
+		for _, d := range st.Details() {
+			switch d := d.(type) {
+			case *errdetails.ErrorInfo:
+				info = d
+			case *ampersandv1.Problem:
+				problem = d
+			case *errdetails.BadRequest:
+				badRequest = d
+			}
+		}
+		if info.GetReason() != "NOT_FOUND" || info.GetMetadata()["requestId"] != "req-42" {
+			t.Errorf("ErrorInfo = %v", info)
+		}
+		if problem.GetRequestId() != "req-42" || len(problem.GetIssues()) != 1 {
+			t.Errorf("Problem = %v", problem)
+		}
+		if len(badRequest.GetFieldViolations()) != 1 {
+			t.Errorf("BadRequest = %v", badRequest)
+		}
+
+		_, err = client.GetIntegration(context.Background(), &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "..", IntegrationIdOrName: "x"})
+		if status.Code(err) != codes.InvalidArgument {
+			t.Errorf("err = %v, want invalid_argument", err)
+		}
+
+		// A deadline the upstream cannot meet.
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err = client.GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "slow"})
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Errorf("err = %v, want deadline_exceeded", err)
+		}
+	})
+
+	t.Run("connect-go", func(t *testing.T) {
+		// connect-go's gRPC client, and its error details.
+		client := ampersandv1connect.NewIntegrationServiceClient(h2cClient(), "http://"+p.grpcAddr, connect.WithGRPC())
+		resp, err := client.GetIntegration(context.Background(), newRequest("my-project", "read-accounts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReadAccounts(t, resp.Msg)
+		_, err = client.GetIntegration(context.Background(), newRequest("my-project", "nope"))
+		if connect.CodeOf(err) != connect.CodeNotFound {
+			t.Fatalf("err = %v", err)
+		}
+		if d := detailsOf(t, err.(*connect.Error)); d.info == nil || d.problem == nil {
+			t.Errorf("details: %+v", d)
+		}
+		// JSON, as application/grpc+json.
+		jsonClient := ampersandv1connect.NewIntegrationServiceClient(h2cClient(), "http://"+p.grpcAddr, connect.WithGRPC(), connect.WithProtoJSON())
+		resp, err = jsonClient.GetIntegration(context.Background(), newRequest("my-project", "read-accounts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReadAccounts(t, resp.Msg)
+	})
+
+	t.Run("health", func(t *testing.T) {
+		health := healthpb.NewHealthClient(conn)
+		for _, service := range []string{"", ampersandv1connect.IntegrationServiceName} {
+			resp, err := health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: service})
+			if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+				t.Errorf("health of %q = %v, %v", service, resp, err)
+			}
+		}
+	})
+
+	t.Run("reflection", func(t *testing.T) {
+		out, code := grpcurl(t, "-plaintext", p.grpcAddr, "list")
+		if code != 0 || !strings.Contains(out, "ampersand.v1.IntegrationService") || !strings.Contains(out, "grpc.health.v1.Health") {
+			t.Errorf("grpcurl list: exit %d\n%s", code, out)
+		}
+		stdout, stderr, code := bufCurl(t, "--protocol", "grpc", "--http2-prior-knowledge",
+			"-H", "X-Api-Key: "+clientKey,
+			"-d", `{"project_id_or_name":"my-project","integration_id_or_name":"read-accounts"}`,
+			"http://"+p.grpcAddr+"/ampersand.v1.IntegrationService/GetIntegration")
+		if code != 0 || !strings.Contains(stdout, `"name": "read-accounts"`) {
+			t.Errorf("buf curl: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+	})
+
+	t.Run("observed", func(t *testing.T) {
+		logs := waitForLog(t, p, `"code":"not_found"`)
+		for _, want := range []string{`"protocol":"grpc","code":"ok"`, `"upstreamRequestId":"req-42"`, `"code":"invalid_argument"`} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("logs lack %s", want)
+			}
+		}
+		resp, err := http.Get("http://" + p.adminAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), `ampersand_connect_calls_total{code="not_found",procedure="/ampersand.v1.IntegrationService/GetIntegration",protocol="grpc"}`) {
+			t.Error("metrics lack the gRPC listener's calls")
+		}
+	})
+
+	// The main listener serves every protocol still.
+	main := ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, "http://"+p.addr)
+	if _, err := main.GetIntegration(context.Background(), newRequest("my-project", "read-accounts")); err != nil {
+		t.Errorf("main listener: %v", err)
+	}
+}
+
+// TestGRPCListenerStops checks SIGTERM on the gRPC listener: health turns
+// NOT_SERVING while draining, the call in flight finishes, and the
+// listener closes.
+func TestGRPCListenerStops(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1"}, "-grpc-addr", "127.0.0.1:0", "-drain-delay", "500ms")
+	conn := dialGRPC(t, p.grpcAddr)
+	result := make(chan error, 1)
+	go func() {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", clientKey)
+		_, err := ampersandv1.NewIntegrationServiceClient(conn).GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "slow"})
+		result <- err
+	}()
+	select {
+	case <-up.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not reach the upstream")
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitForLog(t, p, "draining")
+	health, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{Service: ampersandv1connect.IntegrationServiceName})
+	if err != nil || health.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health while draining = %v, %v", health, err)
+	}
+	if err := <-result; err != nil {
+		t.Errorf("call in flight failed: %v", err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("exit: %v\n%s", err, p.stderr.String())
+		}
+		p.done <- err // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not exit")
+	}
+	if _, err := net.DialTimeout("tcp", p.grpcAddr, time.Second); err == nil {
+		t.Error("the gRPC listener still accepts connections")
+	}
+}
+
+// TestGRPCListenerTLS serves the gRPC listener over TLS, with the main
+// listener's certificate.
+func TestGRPCListenerTLS(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	certFile, keyFile, pool := selfSigned(t)
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "TLS_CERT_FILE=" + certFile, "TLS_KEY_FILE=" + keyFile, "GRPC_ADDR=127.0.0.1:0"})
+	conn := dialGRPC(t, p.grpcAddr, grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "localhost")))
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", clientKey)
+	resp, err := ampersandv1.NewIntegrationServiceClient(conn).GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReadAccounts(t, resp)
+
+	// Cleartext is refused.
+	plain := dialGRPC(t, p.grpcAddr)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := ampersandv1.NewIntegrationServiceClient(plain).GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}); err == nil {
+		t.Error("a cleartext call succeeded")
+	}
+}

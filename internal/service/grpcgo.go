@@ -1,0 +1,217 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
+	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+// This file serves the service on grpc-go's HTTP/2 transport too, for a
+// listener that speaks only gRPC: it writes a response's frames in one go,
+// where net/http's HTTP/2 server hands each one to its connection's
+// goroutine. Calls behave as on the Connect handler: the same validation,
+// credentials, cache and coalescing, and the same errors, details and all.
+
+// RegisterGRPC registers the service on a grpc-go server. Every call goes
+// through the server's unary interceptor, if it has one, even a call whose
+// request could not be decoded: the interceptor then gets a nil request,
+// and a handler that returns the decoding error.
+//
+// Register the codecs of [GRPCCodecs] too, or a cached response is encoded
+// again for every call.
+func (s *Service) RegisterGRPC(r grpc.ServiceRegistrar) {
+	if _, ok := encoding.GetCodecV2("proto").(grpcCodec); !ok {
+		panic("service: RegisterGRPC needs the codecs of GRPCCodecs registered")
+	}
+	desc := ampersandv1.IntegrationService_ServiceDesc
+	desc.Methods = []grpc.MethodDesc{{
+		MethodName: "GetIntegration",
+		Handler:    s.grpcGetIntegration,
+	}}
+	r.RegisterService(&desc, grpcService{})
+}
+
+// grpcService satisfies the check grpc-go makes on registration; the
+// method's handler is [Service.grpcGetIntegration].
+type grpcService struct {
+	ampersandv1.UnimplementedIntegrationServiceServer
+}
+
+var grpcInfo = &grpc.UnaryServerInfo{
+	Server:     grpcService{},
+	FullMethod: ampersandv1connect.IntegrationServiceGetIntegrationProcedure,
+}
+
+// grpcRequest is what the codecs of [GRPCCodecs] read a request into: its
+// bytes, and the codec to decode them with. grpc-go answers a message its
+// codec cannot decode with internal, before the handler runs; the service
+// decodes it itself, to answer invalid_argument as the Connect handler does.
+type grpcRequest struct {
+	data  []byte
+	codec *cachingCodec
+}
+
+func (s *Service) grpcGetIntegration(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	var handler grpc.UnaryHandler
+	var raw grpcRequest
+	in := new(ampersandv1.GetIntegrationRequest)
+	err := dec(&raw)
+	if err == nil {
+		if err = raw.codec.Unmarshal(raw.data, in); err != nil {
+			err = GRPCError(connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("unmarshal request: %w", err)))
+		}
+	} else {
+		// grpc-go has answered already (an oversized message, say):
+		// the interceptor is told what the client got.
+		err = GRPCError(err)
+	}
+	var req any // nil, not a nil *GetIntegrationRequest, when there is none
+	if err != nil {
+		handler = func(context.Context, any) (any, error) { return nil, err }
+	} else {
+		req = in
+		handler = func(ctx context.Context, req any) (any, error) {
+			msg, ok := req.(*ampersandv1.GetIntegrationRequest)
+			if !ok {
+				return nil, GRPCError(connect.NewError(connect.CodeInternal, errors.New("an interceptor changed the request's type")))
+			}
+			creds := rest.Credentials{
+				APIKey:        firstValue(ctx, "x-api-key"),
+				Authorization: firstValue(ctx, "authorization"),
+			}
+			resp, err := s.getIntegration(ctx, grpcInfo.FullMethod, msg, creds)
+			if err != nil {
+				return nil, GRPCError(err)
+			}
+			return resp, nil
+		}
+	}
+	if interceptor == nil {
+		return handler(ctx, req)
+	}
+	return interceptor(ctx, req, grpcInfo, handler)
+}
+
+// firstValue is the first value of the request's metadata key, as
+// http.Header's Get gives it on the Connect handler.
+func firstValue(ctx context.Context, key string) string {
+	if values := metadata.ValueFromIncomingContext(ctx, key); len(values) > 0 {
+		return values[0]
+	}
+	return ""
+}
+
+// GRPCError converts an error of the service into grpc-go's: the same code,
+// message and details (with an ErrorInfo added when it has none, as every
+// error carries one), so that a client finds on this transport what the
+// Connect handler sends in grpc-status-details-bin.
+func GRPCError(err error) error {
+	if err == nil {
+		return nil
+	}
+	connectErr := new(connect.Error)
+	if !errors.As(err, &connectErr) {
+		if st, ok := grpcstatus.FromError(err); ok {
+			return st.Err() // grpc-go's own
+		}
+		connectErr = connect.NewError(connect.CodeOf(err), err)
+	}
+	st := &status.Status{Code: int32(connectErr.Code()), Message: connectErr.Message()}
+	hasInfo := false
+	for _, d := range connectErr.Details() {
+		st.Details = append(st.Details, &anypb.Any{TypeUrl: typeURLPrefix + d.Type(), Value: d.Bytes()})
+		hasInfo = hasInfo || d.Type() == errorInfoName
+	}
+	if !hasInfo {
+		if info, err := anypb.New(transportErrorInfo(connectErr.Code())); err == nil {
+			st.Details = append(st.Details, info)
+		}
+	}
+	return grpcstatus.FromProto(st).Err()
+}
+
+const (
+	typeURLPrefix = "type.googleapis.com/"
+	errorInfoName = "google.rpc.ErrorInfo"
+)
+
+// UnknownGRPCMethod answers a call of a method the server does not have,
+// with unimplemented and an ErrorInfo; pass it to grpc.UnknownServiceHandler.
+func UnknownGRPCMethod(_ any, stream grpc.ServerStream) error {
+	method, _ := grpc.Method(stream.Context())
+	service, name, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
+	return GRPCError(connect.NewError(connect.CodeUnimplemented,
+		errors.New("unknown method "+name+" of service "+service)))
+}
+
+// GRPCCodecs returns grpc-go codecs for proto and proto JSON (gRPC's
+// application/grpc+proto and application/grpc+json) that, like the Connect
+// handler's, encode a response sent by several calls once: the bytes are
+// then shared, not even copied. Register them, in an init function, with
+// encoding.RegisterCodecV2.
+func GRPCCodecs() []encoding.CodecV2 {
+	return []encoding.CodecV2{
+		grpcCodec{&cachingCodec{name: "proto", binary: true}},
+		grpcCodec{&cachingCodec{name: "json"}},
+	}
+}
+
+type grpcCodec struct{ c *cachingCodec }
+
+func (g grpcCodec) Name() string { return g.c.name }
+
+func (g grpcCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if resp, ok := v.(*ampersandv1.GetIntegrationResponse); ok {
+		encoded, err := g.c.sharedEncoding(resp)
+		if err != nil {
+			return nil, err
+		}
+		if encoded != nil {
+			return mem.BufferSlice{mem.SliceBuffer(encoded)}, nil
+		}
+	}
+	m, ok := v.(proto.Message)
+	if !ok {
+		return nil, errors.New("not a proto message")
+	}
+	b, err := g.c.marshal(nil, m)
+	if err != nil {
+		return nil, err
+	}
+	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+}
+
+func (g grpcCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if r, ok := v.(*grpcRequest); ok {
+		r.data, r.codec = data.Materialize(), g.c
+		return nil
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	return g.c.Unmarshal(buf.ReadOnlyData(), v)
+}
+
+// ConnectError is the *connect.Error with the code and message of a gRPC
+// status error, for observers of both transports; nil for nil.
+func ConnectError(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, _ := grpcstatus.FromError(err)
+	return connect.NewError(connect.Code(st.Code()), errors.New(st.Message()))
+}
