@@ -12,5 +12,6 @@ RUN go build -ldflags "-s -w -X main.version=${VERSION}" -o /out/server ./cmd/se
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/server /server
 USER nonroot:nonroot
-EXPOSE 8080
+# 9090: the gRPC port, when started with -grpc-addr :9090
+EXPOSE 8080 9090
 ENTRYPOINT ["/server"]

@@ -94,9 +94,9 @@ func run() error {
 	defer upstream.Close()
 	upstream.Config.SetKeepAlivesEnabled(true)
 
-	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-upstream", upstream.URL+"/v1")
+	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-upstream", upstream.URL+"/v1")
 	cmd.Env = append(os.Environ(), "AMPERSAND_API_KEY=load-test-key")
-	addr, adminAddr, err := startServer(cmd)
+	addr, grpcAddr, adminAddr, err := startServer(cmd)
 	if err != nil {
 		return err
 	}
@@ -118,6 +118,8 @@ func run() error {
 		ampersandv1connect.NewIntegrationServiceClient(&http.Client{Transport: h2c}, "http://"+addr, connect.WithGRPC()),
 		ampersandv1connect.NewIntegrationServiceClient(&http.Client{Transport: h2c}, "http://"+addr),
 		ampersandv1connect.NewIntegrationServiceClient(&http.Client{Transport: http1}, "http://"+addr, connect.WithProtoJSON()),
+		// The gRPC port, on grpc-go's transport.
+		ampersandv1connect.NewIntegrationServiceClient(&http.Client{Transport: h2c}, "http://"+grpcAddr, connect.WithGRPC()),
 	}
 	var plan []scenario
 	for _, s := range mix {
@@ -220,13 +222,13 @@ func pct(sorted []time.Duration, p int) time.Duration {
 }
 
 // startServer starts cmd and reads its listen addresses from its logs.
-func startServer(cmd *exec.Cmd) (addr, adminAddr string, err error) {
+func startServer(cmd *exec.Cmd) (addr, grpcAddr, adminAddr string, err error) {
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	scanner := bufio.NewScanner(stderr)
 	for scanner.Scan() {
@@ -238,11 +240,13 @@ func startServer(cmd *exec.Cmd) (addr, adminAddr string, err error) {
 		case "admin listening":
 			adminAddr = entry.Addr
 		case "listening":
+			addr = entry.Addr
+		case "gRPC listening": // right after "listening"
 			go func() { _, _ = io.Copy(io.Discard, stderr) }()
-			return entry.Addr, adminAddr, nil
+			return addr, entry.Addr, adminAddr, nil
 		}
 	}
-	return "", "", errors.New("the server exited before listening")
+	return "", "", "", errors.New("the server exited before listening")
 }
 
 // gauge reads one unlabelled metric from the admin listener.

@@ -43,16 +43,26 @@ var version = ""
 const name = "ampersand-connect"
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	logOut := newBatchWriter(os.Stderr, logBatchBytes, logBatchDelay)
+	logger := slog.New(slog.NewJSONHandler(logOut, nil))
 	logGRPCTo(logger)
 	err := run(context.Background(), os.Args[1:], os.Getenv, logger)
 	switch {
 	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
 	case err != nil:
 		logger.Error("server stopped", "error", err.Error())
+		logOut.Close()
 		os.Exit(1)
 	}
+	logOut.Close()
 }
+
+// The log's lines are written in batches of at most logBatchBytes, each
+// within logBatchDelay of its first line.
+const (
+	logBatchBytes = 64 << 10
+	logBatchDelay = 100 * time.Millisecond
+)
 
 func run(ctx context.Context, args []string, getenv func(string) string, logger *slog.Logger) error {
 	cfg, err := parseConfig(args, getenv, os.Stderr)

@@ -32,8 +32,9 @@ import (
 // request could not be decoded: the interceptor then gets a nil request,
 // and a handler that returns the decoding error.
 //
-// Register the codecs of [GRPCCodecs] too, or a cached response is encoded
-// again for every call.
+// It panics unless the codecs of [GRPCCodecs] are registered: they read
+// the request so that the service can decode it, and share the encoding
+// of a cached response.
 func (s *Service) RegisterGRPC(r grpc.ServiceRegistrar) {
 	if _, ok := encoding.GetCodecV2("proto").(grpcCodec); !ok {
 		panic("service: RegisterGRPC needs the codecs of GRPCCodecs registered")
