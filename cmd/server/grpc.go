@@ -1,23 +1,26 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/encoding"
-	_ "google.golang.org/grpc/encoding/gzip" // requests compressed with gzip, answered in kind
+	grpcgzip "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/grpclog"
 	"google.golang.org/grpc/health"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
@@ -31,6 +34,9 @@ func init() {
 	for _, codec := range service.GRPCCodecs() {
 		encoding.RegisterCodecV2(codec)
 	}
+	// As on the main listener: gzip's fastest level (a valid level:
+	// never fails).
+	_ = grpcgzip.SetLevel(gzip.BestSpeed)
 }
 
 // grpcLogWriter passes grpc-go's warnings and errors, one line per write,
@@ -53,7 +59,7 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 		grpc.MaxConcurrentStreams(maxConcurrentStreams),
 		grpc.ConnectionTimeout(readHeaderTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
-		grpc.UnaryInterceptor(observingGRPCInterceptor(logger, m)),
+		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m), compressingGRPCInterceptor(compressMinBytes)),
 		grpc.UnknownServiceHandler(service.UnknownGRPCMethod),
 	}
 	if tlsConfig != nil {
@@ -89,6 +95,30 @@ func observingGRPCInterceptor(logger *slog.Logger, m *metrics) grpc.UnaryServerI
 		observeCall(ctx, logger, m, info.FullMethod, "grpc", service.ConnectError(err), time.Since(start), trace)
 		return resp, err
 	}
+}
+
+// compressingGRPCInterceptor compresses a response with gzip when it is at
+// least minBytes long and the client accepts gzip, and never otherwise: the
+// main listener's policy. (grpc-go's own is to answer in the request's
+// compression, whatever the size.)
+func compressingGRPCInterceptor(minBytes int) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return resp, err
+		}
+		compressor := encoding.Identity
+		if msg, ok := resp.(proto.Message); ok && acceptsGzip(ctx) && proto.Size(msg) >= minBytes {
+			compressor = grpcgzip.Name
+		}
+		_ = grpc.SetSendCompressor(ctx, compressor) // both are registered, and accepted
+		return resp, nil
+	}
+}
+
+func acceptsGzip(ctx context.Context) bool {
+	accepted, _ := grpc.ClientSupportedCompressors(ctx)
+	return slices.Contains(accepted, grpcgzip.Name)
 }
 
 // stopGRPC stops srv gracefully, finishing the calls in flight, or at

@@ -1,10 +1,15 @@
 package main_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	binaryorder "encoding/binary"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,9 +24,11 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/demo"
 )
 
 func dialGRPC(t *testing.T, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
@@ -249,5 +256,88 @@ func TestGRPCListenerTLS(t *testing.T) {
 	defer cancel()
 	if _, err := ampersandv1.NewIntegrationServiceClient(plain).GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}); err == nil {
 		t.Error("a cleartext call succeeded")
+	}
+}
+
+// TestGRPCListenerCompression checks the gRPC port's compression policy,
+// the main listener's: gzip for an answer of 16 KiB or more when the client
+// accepts it, and never for a smaller one, even to a client that compressed
+// its request.
+func TestGRPCListenerCompression(t *testing.T) {
+	t.Parallel()
+	large := demo.Sized(100_000)
+	small, err := os.ReadFile("../../internal/demo/integrations/read-accounts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/large") {
+			_, _ = w.Write(large)
+			return
+		}
+		_, _ = w.Write(small)
+	}))
+	t.Cleanup(up.Close)
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "AMPERSAND_API_KEY=" + serverKey}, "-grpc-addr", "127.0.0.1:0")
+
+	// call sends one gRPC request, gzipped or not, and returns the
+	// answer's grpc-encoding and its message's compressed flag.
+	call := func(t *testing.T, integration, acceptEncoding string, gzipRequest bool) (encoding string, compressed bool) {
+		t.Helper()
+		msg, _ := proto.Marshal(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: integration})
+		flag := byte(0)
+		if gzipRequest {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			_, _ = zw.Write(msg)
+			zw.Close()
+			msg, flag = buf.Bytes(), 1
+		}
+		framed := append([]byte{flag, 0, 0, 0, 0}, msg...)
+		binaryorder.BigEndian.PutUint32(framed[1:5], uint32(len(msg)))
+		req, _ := http.NewRequest(http.MethodPost, "http://"+p.grpcAddr+"/ampersand.v1.IntegrationService/GetIntegration", bytes.NewReader(framed))
+		req.Header.Set("Content-Type", "application/grpc")
+		req.Header.Set("Te", "trailers")
+		if acceptEncoding != "" {
+			req.Header.Set("Grpc-Accept-Encoding", acceptEncoding)
+		}
+		if gzipRequest {
+			req.Header.Set("Grpc-Encoding", "gzip")
+		}
+		resp, err := h2cClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Trailer.Get("Grpc-Status") != "0" || len(body) < 5 {
+			t.Fatalf("grpc-status %q (%s), %d bytes", resp.Trailer.Get("Grpc-Status"), resp.Trailer.Get("Grpc-Message"), len(body))
+		}
+		return resp.Header.Get("Grpc-Encoding"), body[0] == 1
+	}
+	tests := []struct {
+		name           string
+		integration    string
+		acceptEncoding string
+		gzipRequest    bool
+		want           bool
+	}{
+		{"large, gzip accepted", "large", "gzip", false, true},
+		{"large, gzip not accepted", "large", "", false, false},
+		{"small, gzip accepted", "small", "gzip", false, false},
+		{"small, request gzipped", "small", "gzip", true, false},
+		{"large, request gzipped", "large", "gzip", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			encoding, compressed := call(t, tt.integration, tt.acceptEncoding, tt.gzipRequest)
+			if compressed != tt.want || (encoding == "gzip") != tt.want {
+				t.Errorf("grpc-encoding %q, compressed %v; want compressed %v", encoding, compressed, tt.want)
+			}
+		})
 	}
 }
