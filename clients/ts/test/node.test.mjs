@@ -1,5 +1,6 @@
 // The client package, from Node, against the real server in -demo: Connect,
-// gRPC and gRPC-Web transports, a success and errors with their details.
+// gRPC and gRPC-Web transports (and gRPC on the -grpc-addr port), a success
+// and errors with their details.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
@@ -11,7 +12,7 @@ import { startServer } from "./server.mjs";
 
 let server;
 before(async () => {
-  server = await startServer(["-demo"]);
+  server = await startServer(["-demo", "-grpc-addr", "127.0.0.1:0"]);
 });
 after(async () => {
   assert.equal(await server.stop(), 0);
@@ -21,6 +22,7 @@ const transports = {
   "Connect (JSON, HTTP/1.1)": () => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: false }),
   "Connect (binary, HTTP/2)": () => createConnectTransport({ baseUrl: server.url, httpVersion: "2", useBinaryFormat: true }),
   gRPC: () => createGrpcTransport({ baseUrl: server.url }),
+  "gRPC (the gRPC port)": () => createGrpcTransport({ baseUrl: server.grpcUrl }),
   "gRPC-Web": () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
 };
 

@@ -22,7 +22,8 @@ function serverBinary() {
 
 /**
  * startServer runs the server on a free loopback port and resolves once it
- * listens. stop() sends SIGTERM and resolves with the exit code.
+ * listens (on its gRPC port too, when args has -grpc-addr). stop() sends
+ * SIGTERM and resolves with the exit code.
  */
 export async function startServer(args = [], env = {}) {
   const child = spawn(serverBinary(), ["-addr", "127.0.0.1:0", ...args], {
@@ -31,13 +32,20 @@ export async function startServer(args = [], env = {}) {
   });
   const logs = [];
   const exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
-  const addr = await new Promise((resolve, reject) => {
+  const wantGrpc = args.includes("-grpc-addr");
+  const [addr, grpcAddr] = await new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stderr });
+    let main;
     lines.on("line", (line) => {
       logs.push(line);
       try {
         const entry = JSON.parse(line);
-        if (entry.msg === "listening") resolve(entry.addr);
+        if (entry.msg === "listening") {
+          main = entry.addr;
+          if (!wantGrpc) resolve([main]);
+        } else if (entry.msg === "gRPC listening") {
+          resolve([main, entry.addr]); // logged right after "listening"
+        }
       } catch {}
     });
     exited.then((code) => reject(new Error(`server exited with ${code}:\n${logs.join("\n")}`)));
@@ -45,6 +53,7 @@ export async function startServer(args = [], env = {}) {
   return {
     addr,
     url: `http://${addr}`,
+    grpcUrl: grpcAddr && `http://${grpcAddr}`,
     logs,
     async stop() {
       child.kill("SIGTERM");
