@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
@@ -88,8 +91,9 @@ func BenchmarkGetIntegration(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		svc := New(client, WithAPIKey("k"))
 		mux := http.NewServeMux()
-		mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(New(client, WithAPIKey("k"))))
+		mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc))
 		server := httptest.NewServer(mux)
 		for _, codec := range []struct {
 			name string
@@ -106,6 +110,22 @@ func BenchmarkGetIntegration(b *testing.B) {
 				}
 			})
 		}
+		// gRPC on grpc-go's transport (RegisterGRPC), with grpc-go's client.
+		conn, err := grpc.NewClient(strings.TrimPrefix(serveGRPC(b, svc), "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		grpcClient := ampersandv1.NewIntegrationServiceClient(conn)
+		msg := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}
+		b.Run(fmt.Sprintf("grpc-go/%dKB", len(body)/1024), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := grpcClient.GetIntegration(context.Background(), msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		conn.Close()
 		server.Close()
 		upstream.Close()
 	}
