@@ -549,28 +549,51 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestGracefulStop sends SIGTERM with a call in flight: the call finishes,
-// the process exits 0.
+// TestGracefulStop sends SIGTERM with a call in flight on each port: health
+// turns NOT_SERVING while draining, both calls finish, the process exits 0
+// and both listeners close.
 func TestGracefulStop(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t)
-	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1"})
-	client := ampersandv1connect.NewIntegrationServiceClient(h2cClient(), "http://"+p.addr, connect.WithGRPC())
-	result := make(chan error, 1)
-	go func() {
-		_, err := client.GetIntegration(context.Background(), newRequest("my-project", "slow"))
-		result <- err
-	}()
-	select {
-	case <-up.entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the call did not reach the upstream")
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1"}, "-grpc-addr", "127.0.0.1:0", "-drain-delay", "500ms")
+	conn := dialGRPC(t, p.grpcAddr)
+	clients := map[string]ampersandv1connect.IntegrationServiceClient{
+		"main port": ampersandv1connect.NewIntegrationServiceClient(h2cClient(), "http://"+p.addr, connect.WithGRPC()),
+		"gRPC port": ampersandv1connect.NewIntegrationServiceClient(h2cClient(), "http://"+p.grpcAddr, connect.WithGRPC()),
+	}
+	results := make(chan error, len(clients))
+	for port, client := range clients {
+		req := newRequest("my-project", "slow")
+		if port == "gRPC port" {
+			req.Header().Set("X-Api-Key", serverKey) // not the same call: not coalesced
+		}
+		go func() {
+			_, err := client.GetIntegration(context.Background(), req)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", port, err)
+			}
+			results <- err
+		}()
+	}
+	for range clients {
+		select {
+		case <-up.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the calls did not reach the upstream")
+		}
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-result; err != nil {
-		t.Errorf("call in flight failed: %v", err)
+	waitForLog(t, p, "draining")
+	health, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{Service: ampersandv1connect.IntegrationServiceName})
+	if err != nil || health.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("gRPC port's health while draining = %v, %v", health, err)
+	}
+	for range clients {
+		if err := <-results; err != nil {
+			t.Errorf("call in flight failed: %v", err)
+		}
 	}
 	select {
 	case err := <-p.done:
@@ -581,30 +604,38 @@ func TestGracefulStop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not exit")
 	}
-	if _, err := net.DialTimeout("tcp", p.addr, time.Second); err == nil {
-		t.Error("the server still accepts connections")
+	for _, addr := range []string{p.addr, p.grpcAddr} {
+		if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			t.Errorf("%s still accepts connections", addr)
+		}
 	}
 }
 
-// TestTLS serves HTTPS: gRPC over TLS (HTTP/2 by ALPN) and Connect over HTTP/1.1.
+// TestTLS serves HTTPS: gRPC over TLS (HTTP/2 by ALPN) and Connect over
+// HTTP/1.1, and the gRPC port over TLS with the same certificate (and not
+// in cleartext).
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t)
 	certFile, keyFile, pool := selfSigned(t)
-	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "TLS_CERT_FILE=" + certFile}, "-tls-key", keyFile)
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "TLS_CERT_FILE=" + certFile, "GRPC_ADDR=127.0.0.1:0"}, "-tls-key", keyFile)
 
-	conn, err := grpc.NewClient(p.addr, grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "localhost")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	resp := &ampersandv1.GetIntegrationResponse{}
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", clientKey)
-	if err := conn.Invoke(ctx, "/ampersand.v1.IntegrationService/GetIntegration",
-		&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}, resp); err != nil {
-		t.Fatal(err)
+	for _, addr := range []string{p.addr, p.grpcAddr} {
+		conn := dialGRPC(t, addr, grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "localhost")))
+		resp := &ampersandv1.GetIntegrationResponse{}
+		if err := conn.Invoke(ctx, "/ampersand.v1.IntegrationService/GetIntegration",
+			&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}, resp); err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		checkReadAccounts(t, resp)
 	}
-	checkReadAccounts(t, resp)
+	plain := dialGRPC(t, p.grpcAddr)
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := ampersandv1.NewIntegrationServiceClient(plain).GetIntegration(short, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}); err == nil {
+		t.Error("a cleartext call to the gRPC port succeeded")
+	}
 
 	http1 := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
 	client := ampersandv1connect.NewIntegrationServiceClient(http1, "https://"+p.addr)

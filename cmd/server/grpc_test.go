@@ -6,12 +6,10 @@ import (
 	"context"
 	binaryorder "encoding/binary"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +17,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -188,74 +185,6 @@ func TestGRPCListener(t *testing.T) {
 	main := ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, "http://"+p.addr)
 	if _, err := main.GetIntegration(context.Background(), newRequest("my-project", "read-accounts")); err != nil {
 		t.Errorf("main listener: %v", err)
-	}
-}
-
-// TestGRPCListenerStops checks SIGTERM on the gRPC listener: health turns
-// NOT_SERVING while draining, the call in flight finishes, and the
-// listener closes.
-func TestGRPCListenerStops(t *testing.T) {
-	t.Parallel()
-	up := newUpstream(t)
-	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1"}, "-grpc-addr", "127.0.0.1:0", "-drain-delay", "500ms")
-	conn := dialGRPC(t, p.grpcAddr)
-	result := make(chan error, 1)
-	go func() {
-		ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", clientKey)
-		_, err := ampersandv1.NewIntegrationServiceClient(conn).GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "slow"})
-		result <- err
-	}()
-	select {
-	case <-up.entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the call did not reach the upstream")
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	waitForLog(t, p, "draining")
-	health, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{Service: ampersandv1connect.IntegrationServiceName})
-	if err != nil || health.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
-		t.Errorf("health while draining = %v, %v", health, err)
-	}
-	if err := <-result; err != nil {
-		t.Errorf("call in flight failed: %v", err)
-	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Errorf("exit: %v\n%s", err, p.stderr.String())
-		}
-		p.done <- err // for the cleanup
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server did not exit")
-	}
-	if _, err := net.DialTimeout("tcp", p.grpcAddr, time.Second); err == nil {
-		t.Error("the gRPC listener still accepts connections")
-	}
-}
-
-// TestGRPCListenerTLS serves the gRPC listener over TLS, with the main
-// listener's certificate.
-func TestGRPCListenerTLS(t *testing.T) {
-	t.Parallel()
-	up := newUpstream(t)
-	certFile, keyFile, pool := selfSigned(t)
-	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "TLS_CERT_FILE=" + certFile, "TLS_KEY_FILE=" + keyFile, "GRPC_ADDR=127.0.0.1:0"})
-	conn := dialGRPC(t, p.grpcAddr, grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "localhost")))
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", clientKey)
-	resp, err := ampersandv1.NewIntegrationServiceClient(conn).GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkReadAccounts(t, resp)
-
-	// Cleartext is refused.
-	plain := dialGRPC(t, p.grpcAddr)
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := ampersandv1.NewIntegrationServiceClient(plain).GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}); err == nil {
-		t.Error("a cleartext call succeeded")
 	}
 }
 
