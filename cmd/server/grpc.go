@@ -59,6 +59,12 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 		grpc.MaxConcurrentStreams(maxConcurrentStreams),
 		grpc.ConnectionTimeout(readHeaderTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
+		// grpc-go's default closes the connection of a client that pings
+		// more often than every 5 minutes (too_many_pings), which clients
+		// behind load balancers commonly do. net/http, on the main port,
+		// takes any ping; here, as often as grpc-go's client can be set
+		// to (10 s), with or without calls in flight.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m), compressingGRPCInterceptor(compressMinBytes)),
 		grpc.UnknownServiceHandler(service.UnknownGRPCMethod),
 	}
@@ -92,7 +98,7 @@ func observingGRPCInterceptor(logger *slog.Logger, m *metrics) grpc.UnaryServerI
 		start := time.Now()
 		trace := &rest.Trace{}
 		resp, err := handler(rest.WithTrace(ctx, trace), req)
-		observeCall(ctx, logger, m, info.FullMethod, "grpc", service.ConnectError(err), time.Since(start), trace)
+		observeCall(ctx, logger, m, info.FullMethod, "grpc", service.ConnectErrorFromGRPC(err), time.Since(start), trace)
 		return resp, err
 	}
 }

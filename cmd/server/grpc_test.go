@@ -17,8 +17,10 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -268,5 +270,41 @@ func TestGRPCListenerCompression(t *testing.T) {
 				t.Errorf("grpc-encoding %q, compressed %v; want compressed %v", encoding, compressed, tt.want)
 			}
 		})
+	}
+}
+
+// TestGRPCListenerKeepalive holds an idle connection whose client pings
+// every 10 s, grpc-go's shortest keepalive, for 35 s: it stays up. With
+// grpc-go's default policy the server closes it (too_many_pings) at the
+// third early ping, about 30 s in.
+func TestGRPCListenerKeepalive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("35 s")
+	}
+	t.Parallel()
+	up := newUpstream(t)
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1"}, "-grpc-addr", "127.0.0.1:0")
+	conn := dialGRPC(t, p.grpcAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.WithIdleTimeout(0), // the channel itself never idles
+	)
+	client := ampersandv1.NewIntegrationServiceClient(conn)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", clientKey)
+	readAccounts := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}
+	if _, err := client.GetIntegration(ctx, readAccounts); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(35 * time.Second)
+	for time.Now().Before(deadline) {
+		if state := conn.GetState(); state != connectivity.Ready {
+			t.Fatalf("the connection went %v:\n%s", state, p.stderr.String())
+		}
+		wait, cancel := context.WithDeadline(context.Background(), deadline)
+		conn.WaitForStateChange(wait, connectivity.Ready)
+		cancel()
+	}
+	if _, err := client.GetIntegration(ctx, readAccounts); err != nil {
+		t.Fatal(err)
 	}
 }

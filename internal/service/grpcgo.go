@@ -207,9 +207,9 @@ func (g grpcCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return g.c.Unmarshal(buf.ReadOnlyData(), v)
 }
 
-// ConnectError is the *connect.Error with the code and message of a gRPC
-// status error, for observers of both transports; nil for nil.
-func ConnectError(err error) error {
+// ConnectErrorFromGRPC is the *connect.Error with the code and message of
+// a gRPC status error, for observers of both transports; nil for nil.
+func ConnectErrorFromGRPC(err error) error {
 	if err == nil {
 		return nil
 	}

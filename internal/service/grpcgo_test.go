@@ -220,14 +220,14 @@ func TestGRPCError(t *testing.T) {
 			if infos := statusErrorInfo(t, GRPCError(tt.err)); len(infos) != 1 || infos[0].GetReason() != tt.reason {
 				t.Errorf("ErrorInfo = %v, want reason %s", infos, tt.reason)
 			}
-			back := ConnectError(GRPCError(tt.err))
+			back := ConnectErrorFromGRPC(GRPCError(tt.err))
 			if connect.CodeOf(back) != connect.Code(tt.code) {
-				t.Errorf("ConnectError's code = %v", connect.CodeOf(back))
+				t.Errorf("ConnectErrorFromGRPC's code = %v", connect.CodeOf(back))
 			}
 		})
 	}
-	if ConnectError(nil) != nil {
-		t.Error("ConnectError(nil) is not nil")
+	if ConnectErrorFromGRPC(nil) != nil {
+		t.Error("ConnectErrorFromGRPC(nil) is not nil")
 	}
 }
 
