@@ -16,7 +16,6 @@ import (
 	grpcgzip "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/grpclog"
 	"google.golang.org/grpc/health"
-	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
@@ -75,7 +74,7 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 	svc.RegisterGRPC(srv)
 	checker := health.NewServer()
 	checker.SetServingStatus(ampersandv1connect.IntegrationServiceName, healthpb.HealthCheckResponse_SERVING)
-	healthgrpc.RegisterHealthServer(srv, checker)
+	healthpb.RegisterHealthServer(srv, checker)
 	reflection.Register(srv)
 	return srv, checker
 }
