@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -94,9 +95,12 @@ func statusErrorInfo(t *testing.T, err error) []*errdetails.ErrorInfo {
 func TestGRPCTransportErrors(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, serveFile("testdata/integrations/minimal.json"), WithAPIKey("k"))
+	var mu sync.Mutex // the interceptor runs on the server's goroutines
 	var seen []any
 	interceptor := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		mu.Lock()
 		seen = append(seen, req)
+		mu.Unlock()
 		if info.FullMethod != "/ampersand.v1.IntegrationService/GetIntegration" {
 			t.Errorf("FullMethod = %q", info.FullMethod)
 		}
@@ -140,6 +144,8 @@ func TestGRPCTransportErrors(t *testing.T) {
 	// The two calls of the service's method that could not be decoded
 	// reached the interceptor, with no request, and so did the client's
 	// code.
+	mu.Lock()
+	defer mu.Unlock()
 	if len(seen) != 2 || seen[0] != nil || seen[1] != nil {
 		t.Errorf("the interceptor saw %v, want two nil requests", seen)
 	}
@@ -153,13 +159,20 @@ func TestGRPCTransportErrors(t *testing.T) {
 func TestGRPCInterceptorSeesCalls(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, serveFile("testdata/integrations/minimal.json"))
+	var mu sync.Mutex // the interceptor runs on the server's goroutines
 	var req any
 	var callErr error
 	interceptor := func(ctx context.Context, r any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		req = r
 		resp, err := handler(ctx, r)
-		callErr = err
+		mu.Lock()
+		req, callErr = r, err
+		mu.Unlock()
 		return resp, err
+	}
+	seen := func() (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return req, callErr
 	}
 	conn := grpcConn(t, serveGRPC(t, f.service, grpc.UnaryInterceptor(interceptor)))
 	client := ampersandv1.NewIntegrationServiceClient(conn)
@@ -167,17 +180,22 @@ func TestGRPCInterceptorSeesCalls(t *testing.T) {
 	if _, err := client.GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}); err != nil {
 		t.Fatal(err)
 	}
-	if msg, ok := req.(*ampersandv1.GetIntegrationRequest); !ok || msg.GetProjectIdOrName() != "p" {
-		t.Errorf("the interceptor saw %v", req)
+	if r, _ := seen(); !isRequestFor(r, "p") {
+		t.Errorf("the interceptor saw %v", r)
 	}
 	if calls := f.upstream.Calls(); len(calls) != 1 || calls[0].apiKey != "k1" || calls[0].authorization != "Bearer j1" {
 		t.Errorf("upstream calls = %+v", calls)
 	}
 
 	_, err := client.GetIntegration(context.Background(), &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"})
-	if grpcstatus.Code(err) != codes.Unauthenticated || grpcstatus.Code(callErr) != codes.Unauthenticated {
-		t.Errorf("err = %v, the interceptor's = %v; want unauthenticated", err, callErr)
+	if _, interceptorErr := seen(); grpcstatus.Code(err) != codes.Unauthenticated || grpcstatus.Code(interceptorErr) != codes.Unauthenticated {
+		t.Errorf("err = %v, the interceptor's = %v; want unauthenticated", err, interceptorErr)
 	}
+}
+
+func isRequestFor(r any, project string) bool {
+	msg, ok := r.(*ampersandv1.GetIntegrationRequest)
+	return ok && msg.GetProjectIdOrName() == project
 }
 
 func TestGRPCError(t *testing.T) {
