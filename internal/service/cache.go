@@ -110,7 +110,8 @@ func (c *cache) putEntry(entry *cacheEntry) {
 		return
 	}
 	key, resp := entry.key, entry.resp
-	cost := int64(proto.Size(resp)+64) * costFactor
+	// What the cache holds, several calls send.
+	cost := int64(shareEncodings(resp)+64) * costFactor
 	if cost > c.maxBytes {
 		return
 	}
@@ -125,7 +126,6 @@ func (c *cache) putEntry(entry *cacheEntry) {
 	}
 	c.entries[key] = c.lru.PushFront(entry)
 	c.bytes += cost
-	shareEncodings(resp)
 }
 
 // remove drops an entry; c.mu is held.
@@ -148,13 +148,28 @@ type encodings struct {
 }
 
 // shareEncodings marks resp as sent by several calls: [cachingCodec]
-// encodes it once per codec and copies the bytes for every call.
-func shareEncodings(resp *ampersandv1.GetIntegrationResponse) {
+// encodes it once per codec and copies the bytes for every call. It returns
+// resp's encoded size.
+//
+// A response is sized before it is marked, so that its proto encoding
+// reuses the sizes of its messages (proto.MarshalOptions.UseCachedSize)
+// instead of walking the whole tree once more: a shared response, like
+// every response the service makes, is never changed.
+func shareEncodings(resp *ampersandv1.GetIntegrationResponse) int {
 	key := weak.Make(resp)
+	if _, ok := shared.Load(key); ok {
+		return cachedSize.Size(resp)
+	}
+	size := proto.Size(resp)
 	if _, loaded := shared.LoadOrStore(key, &encodings{}); !loaded {
 		runtime.AddCleanup(resp, func(key weak.Pointer[ampersandv1.GetIntegrationResponse]) { shared.Delete(key) }, key)
 	}
+	return size
 }
+
+// cachedSize sizes and encodes a shared response with the sizes that
+// [shareEncodings] computed.
+var cachedSize = proto.MarshalOptions{UseCachedSize: true}
 
 // cachingCodec is Connect's proto or proto-JSON codec, except that a
 // response marked by [shareEncodings] is encoded once and then copied.
@@ -208,7 +223,13 @@ func (c *cachingCodec) sharedEncoding(resp *ampersandv1.GetIntegrationResponse) 
 	if encoded := slot.Load(); encoded != nil {
 		return *encoded, nil
 	}
-	b, err := c.marshal(nil, resp)
+	var b []byte
+	var err error
+	if c.binary {
+		b, err = cachedSize.Marshal(resp)
+	} else {
+		b, err = c.marshal(nil, resp)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -290,4 +291,33 @@ func fullIntegrationUpstream(t *testing.T, requests *atomic.Int32) *rest.Client 
 		t.Fatal(err)
 	}
 	return client
+}
+
+// TestSharedEncodingOfALargeResponse: a shared 200 KB response, encoded with
+// the sizes shareEncodings computed, is byte for byte what proto.Marshal
+// makes, and shareEncodings reports its size, on the first call and after.
+func TestSharedEncodingOfALargeResponse(t *testing.T) {
+	t.Parallel()
+	resp, _, err := translateBody(largeIntegration(t, 200_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := proto.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size := shareEncodings(resp); size != len(plain) {
+		t.Errorf("shareEncodings = %d, want %d", size, len(plain))
+	}
+	if size := shareEncodings(resp); size != len(plain) {
+		t.Errorf("shareEncodings again = %d, want %d", size, len(plain))
+	}
+	codec := &cachingCodec{name: "proto", binary: true}
+	shared, err := codec.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shared, plain) {
+		t.Error("the shared encoding differs from proto.Marshal's")
+	}
 }

@@ -121,10 +121,11 @@ func (c *coalescer) run(key callKey, f *flight, ctx context.Context, fetch fetch
 	if c.flights[key] == f {
 		delete(c.flights, key) // calls from now on start afresh
 	}
-	if f.resp != nil && f.waiters > 1 {
+	share := f.resp != nil && f.waiters > 1 // none can join now
+	c.mu.Unlock()
+	if share {
 		shareEncodings(f.resp) // encode once for all the waiters
 	}
-	c.mu.Unlock()
 	close(f.done)
 }
 
