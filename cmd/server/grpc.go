@@ -61,9 +61,10 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 		// grpc-go's default closes the connection of a client that pings
 		// more often than every 5 minutes (too_many_pings), which clients
 		// behind load balancers commonly do. net/http, on the main port,
-		// takes any ping; here, as often as grpc-go's client can be set
-		// to (10 s), with or without calls in flight.
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		// takes any ping; here, every 5 s at most, with or without calls in
+		// flight: half the shortest interval grpc-go's client can be set
+		// to (10 s), so that jitter never makes one of its pings early.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m), compressingGRPCInterceptor(compressMinBytes)),
 		grpc.UnknownServiceHandler(service.UnknownGRPCMethod),
 	}
