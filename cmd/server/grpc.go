@@ -114,7 +114,7 @@ func compressingGRPCInterceptor(minBytes int) grpc.UnaryServerInterceptor {
 			return resp, err
 		}
 		compressor := encoding.Identity
-		if msg, ok := resp.(proto.Message); ok && acceptsGzip(ctx) && proto.Size(msg) >= minBytes {
+		if msg, ok := resp.(proto.Message); ok && acceptsGzip(ctx) && service.EncodedSize(msg) >= minBytes {
 			compressor = grpcgzip.Name
 		}
 		_ = grpc.SetSendCompressor(ctx, compressor) // both are registered, and accepted

@@ -171,6 +171,18 @@ func shareEncodings(resp *ampersandv1.GetIntegrationResponse) int {
 // [shareEncodings] computed.
 var cachedSize = proto.MarshalOptions{UseCachedSize: true}
 
+// EncodedSize is the size of msg's proto encoding: for a response the
+// service shares (every response it answers with), the size computed when
+// it was shared, without walking the message again.
+func EncodedSize(msg proto.Message) int {
+	if resp, ok := msg.(*ampersandv1.GetIntegrationResponse); ok {
+		if _, shared := shared.Load(weak.Make(resp)); shared {
+			return cachedSize.Size(resp)
+		}
+	}
+	return proto.Size(msg)
+}
+
 // cachingCodec is Connect's proto or proto-JSON codec, except that a
 // response marked by [shareEncodings] is encoded once and then copied.
 type cachingCodec struct {

@@ -306,8 +306,14 @@ func TestSharedEncodingOfALargeResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if size := EncodedSize(resp); size != len(plain) {
+		t.Errorf("EncodedSize before sharing = %d, want %d", size, len(plain))
+	}
 	if size := shareEncodings(resp); size != len(plain) {
 		t.Errorf("shareEncodings = %d, want %d", size, len(plain))
+	}
+	if size := EncodedSize(resp); size != len(plain) {
+		t.Errorf("EncodedSize = %d, want %d", size, len(plain))
 	}
 	if size := shareEncodings(resp); size != len(plain) {
 		t.Errorf("shareEncodings again = %d, want %d", size, len(plain))
