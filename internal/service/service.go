@@ -31,6 +31,10 @@ type Upstream interface {
 // Service implements [ampersandv1connect.IntegrationServiceHandler]. It is
 // safe for concurrent use.
 type Service struct {
+	// The operations other than GetIntegration answer unimplemented, until
+	// the schema-driven translator serves them.
+	ampersandv1connect.UnimplementedIntegrationServiceHandler
+
 	upstream        Upstream
 	apiKey          string
 	anonymous       bool
