@@ -43,13 +43,24 @@ var version = ""
 const name = "ampersand-connect"
 
 func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	var usageErr *usageError
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
+		return
+	case errors.Is(err, errVersion):
+		fmt.Println(name, buildVersion())
+		return
+	case errors.As(err, &usageErr): // the error and the usage were printed
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v\nRun '%s -h' for the flags.\n", name, err, name)
+		os.Exit(2)
+	}
 	logOut := newBatchWriter(os.Stderr, logBatchBytes, logBatchDelay)
 	logger := slog.New(slog.NewJSONHandler(logOut, nil))
 	logGRPCTo(logger)
-	err := run(context.Background(), os.Args[1:], os.Getenv, logger)
-	switch {
-	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
-	case err != nil:
+	if err := run(context.Background(), cfg, logger); err != nil {
 		logger.Error("server stopped", "error", err.Error())
 		logOut.Close()
 		os.Exit(1)
@@ -64,11 +75,9 @@ const (
 	logBatchDelay = 100 * time.Millisecond
 )
 
-func run(ctx context.Context, args []string, getenv func(string) string, logger *slog.Logger) error {
-	cfg, err := parseConfig(args, getenv, os.Stderr)
-	if err != nil {
-		return err
-	}
+// run serves until ctx is done or SIGTERM or SIGINT comes, then stops
+// gracefully.
+func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	upstream, err := newUpstream(cfg)
 	if err != nil {
 		return err
