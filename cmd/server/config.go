@@ -176,6 +176,8 @@ flag wins over its variable):
 Environment:
   AMPERSAND_API_KEY
     	the API key sent upstream when a client sends no credentials of its own
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+    	the proxy to reach the upstream through, as Go reads them
 
 Example: `+name+` -demo, then open http://localhost:8080/ (see README.md)
 `)
