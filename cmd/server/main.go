@@ -258,15 +258,19 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newGzipReader, newFastGzipWriter),
 	)...)
-	mux.Handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler), observe))
+	// Each service answers its unknown methods as RPCs do, and so does the
+	// mux for any other path that looks like a call.
+	handle := func(path string, h http.Handler) { mux.Handle(path, withKnownMethods(path, h)) }
+	handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler), observe))
 	reflector := grpcreflect.NewStaticReflector(
 		ampersandv1connect.IntegrationServiceName,
 		grpchealth.HealthV1ServiceName,
 	)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(grpchealth.NewHandler(checker))
+	handle(grpcreflect.NewHandlerV1(reflector))
+	handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	handle(grpchealth.NewHandler(checker))
 	web.Register(mux)
+	mux.HandleFunc("/", unknownRoute)
 	return mux
 }
 
