@@ -34,35 +34,66 @@ type config struct {
 	cacheMiB        int64
 }
 
+// errVersion is returned by [parseConfig] for -version.
+var errVersion = errors.New("version requested")
+
+// usageError is a command line that does not parse: an unknown flag, a flag
+// without its value, or an argument that is not a flag.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
 // parseConfig reads flags from args, falling back on the environment for
-// each one not given. A flag wins over its environment variable. A bad value
-// is an error that names it.
-func parseConfig(args []string, getenv func(string) string, output io.Writer) (*config, error) {
+// each one not given. A flag wins over its environment variable. It returns
+// [flag.ErrHelp] for -h, after printing the usage to stdout, and errVersion
+// for -version. A command line that does not parse is a *usageError, after
+// the usage is printed to stderr; a bad value is an error that names it.
+func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (*config, error) {
 	envOr := func(key, fallback string) string {
 		if v := getenv(key); v != "" {
 			return v
 		}
 		return fallback
 	}
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(output)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	// The flag package's own messages are replaced by the ones below.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	// textFlag is a string flag whose default prints unquoted, for the
+	// flags read as durations and numbers.
+	textFlag := func(flagName, env, fallback, usage string) *string {
+		v := textValue(envOr(env, fallback))
+		fs.Var(&v, flagName, usage)
+		return (*string)(&v)
+	}
 	addr := fs.String("addr", envOr("ADDR", ":8080"), "listen `address` (env ADDR)")
 	grpcAddr := fs.String("grpc-addr", envOr("GRPC_ADDR", ""), "listen `address` for gRPC alone, on grpc-go's transport (cheaper per call than the main listener's); empty: none (env GRPC_ADDR)")
 	upstream := fs.String("upstream", envOr("AMPERSAND_API_URL", rest.DefaultBaseURL), "base `URL` of the REST API (env AMPERSAND_API_URL)")
 	demo := fs.Bool("demo", false, "serve built-in sample integrations, with no network and no key (env DEMO)")
 	corsOrigins := fs.String("cors-origins", envOr("CORS_ORIGINS", ""), "comma-separated browser `origins` allowed to call, * for any (env CORS_ORIGINS)")
-	timeout := fs.String("upstream-timeout", envOr("UPSTREAM_TIMEOUT", service.DefaultUpstreamTimeout.String()), "the service's own `budget` for one call's upstream work (env UPSTREAM_TIMEOUT)")
+	timeout := textFlag("upstream-timeout", "UPSTREAM_TIMEOUT", service.DefaultUpstreamTimeout.String(), "the `duration` the service allows one call's upstream work (env UPSTREAM_TIMEOUT)")
 	tlsCert := fs.String("tls-cert", envOr("TLS_CERT_FILE", ""), "TLS certificate `file`: serve HTTPS (env TLS_CERT_FILE)")
 	tlsKey := fs.String("tls-key", envOr("TLS_KEY_FILE", ""), "TLS key `file` (env TLS_KEY_FILE)")
 	adminAddr := fs.String("admin-addr", envOr("ADMIN_ADDR", ""), "admin listen `address` for /metrics and /debug/pprof; empty: none (env ADMIN_ADDR)")
-	drainDelay := fs.String("drain-delay", envOr("DRAIN_DELAY", "0s"), "on SIGTERM, how `long` to keep serving with health NOT_SERVING before closing the listener (env DRAIN_DELAY)")
-	cacheTTL := fs.String("cache-ttl", envOr("CACHE_TTL", "0s"), "keep successful responses this `long`, per credential and names; 0: no cache (env CACHE_TTL)")
-	cacheMiB := fs.String("cache-mib", envOr("CACHE_MIB", "64"), "the cache's memory bound in `MiB` (env CACHE_MIB)")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	drainDelay := textFlag("drain-delay", "DRAIN_DELAY", "0s", "on SIGTERM, keep serving with health NOT_SERVING for this `duration` before closing the listener (env DRAIN_DELAY)")
+	cacheTTL := textFlag("cache-ttl", "CACHE_TTL", "0s", "keep successful responses for this `duration`, per credential and names; 0: no cache (env CACHE_TTL)")
+	cacheMiB := textFlag("cache-mib", "CACHE_MIB", "64", "the cache's memory bound in `MiB` (env CACHE_MIB)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(stdout, fs)
+		return nil, err
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n\n", name, err)
+		printUsage(stderr, fs)
+		return nil, &usageError{err}
+	case *showVersion:
+		return nil, errVersion
 	}
 
 	cfg := &config{
@@ -81,7 +112,6 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 			return nil, fmt.Errorf("DEMO: %q is not a boolean", getenv("DEMO"))
 		}
 	}
-	var err error
 	if cfg.upstreamTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.upstreamTimeout <= 0 {
 		return nil, fmt.Errorf("-upstream-timeout / UPSTREAM_TIMEOUT: %q is not a positive duration (e.g. 30s)", *timeout)
 	}
@@ -128,6 +158,37 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	}
 	return cfg, nil
 }
+
+// printUsage writes what the program is, its flags and the environment
+// variables it reads.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, `%s serves Ampersand's REST platform API over gRPC, Connect and gRPC-Web.
+
+Usage: %s [flags]
+
+Flags (each falls back on the environment variable named in parentheses; a
+flag wins over its variable):
+`, name, name)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, `
+Environment:
+  AMPERSAND_API_KEY
+    	the API key sent upstream when a client sends no credentials of its own
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+    	the proxy to reach the upstream through, as Go reads them
+
+Example: `+name+` -demo, then open http://localhost:8080/ (see README.md)
+`)
+}
+
+// textValue is a string flag's value whose default prints without quotes,
+// as a duration's or a number's does.
+type textValue string
+
+func (v *textValue) String() string     { return string(*v) }
+func (v *textValue) Set(s string) error { *v = textValue(s); return nil }
 
 // isSet reports whether the flag name was given on the command line.
 func isSet(fs *flag.FlagSet, name string) bool {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"io"
 	"slices"
 	"strings"
@@ -16,7 +18,7 @@ func env(m map[string]string) func(string) string {
 
 func TestParseConfigDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := parseConfig(nil, env(nil), io.Discard)
+	cfg, err := parseConfig(nil, env(nil), io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func TestParseConfigFlagWinsOverEnv(t *testing.T) {
 		"ADDR": "127.0.0.1:1", "AMPERSAND_API_URL": "http://env.example/v1", "AMPERSAND_API_KEY": "k",
 		"DEMO": "false", "CORS_ORIGINS": "https://env.example", "UPSTREAM_TIMEOUT": "5s", "GRPC_ADDR": "127.0.0.1:2",
 	})
-	cfg, err := parseConfig(nil, vars, io.Discard)
+	cfg, err := parseConfig(nil, vars, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func TestParseConfigFlagWinsOverEnv(t *testing.T) {
 		!slices.Equal(cfg.corsOrigins, []string{"https://env.example"}) || cfg.upstreamTimeout != 5*time.Second {
 		t.Errorf("from env = %+v", cfg)
 	}
-	cfg, err = parseConfig([]string{"-addr", ":9", "-grpc-addr", ":10", "-upstream", "https://flag.example", "-demo", "-cors-origins", "*, https://a.example ,", "-upstream-timeout", "1m"}, vars, io.Discard)
+	cfg, err = parseConfig([]string{"-addr", ":9", "-grpc-addr", ":10", "-upstream", "https://flag.example", "-demo", "-cors-origins", "*, https://a.example ,", "-upstream-timeout", "1m"}, vars, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestParseConfigFlagWinsOverEnv(t *testing.T) {
 		t.Errorf("from flags = %+v", cfg)
 	}
 	// A flag wins even over a bad environment value.
-	cfg, err = parseConfig([]string{"-demo=false"}, env(map[string]string{"DEMO": "maybe"}), io.Discard)
+	cfg, err = parseConfig([]string{"-demo=false"}, env(map[string]string{"DEMO": "maybe"}), io.Discard, io.Discard)
 	if err != nil || cfg.demo {
 		t.Errorf("-demo=false over DEMO=maybe: %+v, %v", cfg, err)
 	}
@@ -73,12 +75,58 @@ func TestParseConfigErrors(t *testing.T) {
 		{nil, map[string]string{"DEMO": "yes please"}, "DEMO"},
 	}
 	for _, tt := range tests {
-		_, err := parseConfig(tt.args, env(tt.env), io.Discard)
+		_, err := parseConfig(tt.args, env(tt.env), io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("parseConfig(%q, %v) = %v, want an error naming %q", tt.args, tt.env, err, tt.want)
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("error leaks a password: %v", err)
 		}
+	}
+}
+
+func TestParseConfigHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr strings.Builder
+	_, err := parseConfig([]string{"-h"}, env(nil), &stdout, &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: err = %v", err)
+	}
+	help := stdout.String()
+	if !strings.HasPrefix(help, "ampersand-connect serves Ampersand's REST platform API") {
+		t.Errorf("-h does not start by saying what the program is:\n%s", help)
+	}
+	for _, want := range []string{"AMPERSAND_API_KEY", "-upstream-timeout duration", "-drain-delay duration", "-cache-ttl duration", "(default 30s)", "-version"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("-h does not show %q:\n%s", want, help)
+		}
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("-h wrote to stderr: %s", stderr.String())
+	}
+
+	if _, err := parseConfig([]string{"-version"}, env(nil), io.Discard, io.Discard); !errors.Is(err, errVersion) {
+		t.Errorf("-version: err = %v", err)
+	}
+}
+
+func TestParseConfigUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-nope"}, {"-addr"}, {"extra"}} {
+		var stderr strings.Builder
+		_, err := parseConfig(args, env(nil), io.Discard, &stderr)
+		var usageErr *usageError
+		if !errors.As(err, &usageErr) {
+			t.Errorf("%q: err = %v, want a usage error", args, err)
+		}
+		if !strings.Contains(stderr.String(), err.Error()) || !strings.Contains(stderr.String(), "Usage: ampersand-connect [flags]") {
+			t.Errorf("%q: stderr does not hold the error and the usage:\n%s", args, stderr.String())
+		}
+	}
+	// A bad value is not a usage error: its message names it.
+	_, err := parseConfig([]string{"-upstream-timeout", "soon"}, env(nil), io.Discard, io.Discard)
+	var usageErr *usageError
+	if err == nil || errors.As(err, &usageErr) {
+		t.Errorf("bad value: err = %v", err)
 	}
 }

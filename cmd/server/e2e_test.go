@@ -729,6 +729,45 @@ func TestBadConfigurationStops(t *testing.T) {
 	}
 }
 
+// TestCommandLine runs the binary as a user first does: -h and -version
+// exit 0 on stdout; a bad flag prints the usage and exits 2 without
+// starting (so without a "server stopped" line).
+func TestCommandLine(t *testing.T) {
+	t.Parallel()
+	run := func(args ...string) (stdout, stderr string, code int) {
+		t.Helper()
+		cmd := exec.Command(serverBinary(t), args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return out.String(), errOut.String(), exitErr.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errOut.String(), 0
+	}
+
+	stdout, stderr, code := run("-h")
+	if code != 0 || !strings.HasPrefix(stdout, "ampersand-connect serves") || !strings.Contains(stdout, "AMPERSAND_API_KEY") ||
+		!strings.Contains(stdout, "-upstream-timeout duration") || stderr != "" {
+		t.Errorf("-h: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = run("-version")
+	if code != 0 || !strings.HasPrefix(stdout, "ampersand-connect ") || strings.Count(stdout, "\n") != 1 || stderr != "" {
+		t.Errorf("-version: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, args := range [][]string{{"-nope"}, {"-upstream-timeout", "soon"}, {"extra"}} {
+		stdout, stderr, code = run(args...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "ampersand-connect -h") && !strings.Contains(stderr, "Usage: ampersand-connect") ||
+			strings.Contains(stderr, "server stopped") {
+			t.Errorf("%q: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout, stderr)
+		}
+	}
+}
+
 // TestCORS sends preflights from an allowed and a refused origin, and a
 // cross-origin call from the allowed one.
 func TestCORS(t *testing.T) {

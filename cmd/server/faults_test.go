@@ -279,7 +279,7 @@ func TestConnectionRefused(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close()
-	p := start(t, []string{"AMPERSAND_API_URL=http://" + closed + "/v1"})
+	p := start(t, []string{"AMPERSAND_API_URL=http://" + closed + "/v1", "ADMIN_ADDR=127.0.0.1:0"})
 	client := ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, "http://"+p.addr)
 	begin := time.Now()
 	_, err = client.GetIntegration(context.Background(), newRequest("p", "i"))
@@ -296,8 +296,33 @@ func TestConnectionRefused(t *testing.T) {
 	if strings.Contains(connectErr.Message(), closed) {
 		t.Error("the message names the upstream's address")
 	}
-	// Three attempts, logged as one call.
-	waitForLog(t, p, `"attempts":3`)
+	if len(connectErr.Details()) != 1 {
+		t.Errorf("details = %d, want the ErrorInfo alone", len(connectErr.Details()))
+	}
+	// Three attempts, logged as one call that says why, for the operator
+	// only: the client's error above says nothing of it.
+	logs := waitForLog(t, p, `"attempts":3`)
+	if !strings.Contains(logs, `"cause":"refused"`) || !strings.Contains(logs, `"upstreamError":"dial tcp `+closed+`: connect: connection refused"`) {
+		t.Errorf("the call's line does not say why:\n%s", logs)
+	}
+	if metrics := scrape(t, p); !strings.Contains(metrics, `ampersand_connect_upstream_failures_total{cause="refused"} 3`) {
+		t.Errorf("metrics lack the failures by cause:\n%s", metrics)
+	}
+}
+
+// scrape returns the server's metrics.
+func scrape(t *testing.T, p *process) string {
+	t.Helper()
+	resp, err := http.Get("http://" + p.adminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
 
 // assertNoSecret fails when s holds one of the tests' credentials.

@@ -43,13 +43,24 @@ var version = ""
 const name = "ampersand-connect"
 
 func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	var usageErr *usageError
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
+		return
+	case errors.Is(err, errVersion):
+		fmt.Println(name, buildVersion())
+		return
+	case errors.As(err, &usageErr): // the error and the usage were printed
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v\nRun '%s -h' for the flags.\n", name, err, name)
+		os.Exit(2)
+	}
 	logOut := newBatchWriter(os.Stderr, logBatchBytes, logBatchDelay)
 	logger := slog.New(slog.NewJSONHandler(logOut, nil))
 	logGRPCTo(logger)
-	err := run(context.Background(), os.Args[1:], os.Getenv, logger)
-	switch {
-	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
-	case err != nil:
+	if err := run(context.Background(), cfg, logger); err != nil {
 		logger.Error("server stopped", "error", err.Error())
 		logOut.Close()
 		os.Exit(1)
@@ -64,11 +75,9 @@ const (
 	logBatchDelay = 100 * time.Millisecond
 )
 
-func run(ctx context.Context, args []string, getenv func(string) string, logger *slog.Logger) error {
-	cfg, err := parseConfig(args, getenv, os.Stderr)
-	if err != nil {
-		return err
-	}
+// run serves until ctx is done or SIGTERM or SIGINT comes, then stops
+// gracefully.
+func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	upstream, err := newUpstream(cfg)
 	if err != nil {
 		return err
@@ -249,15 +258,19 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newGzipReader, newFastGzipWriter),
 	)...)
-	mux.Handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler), observe))
+	// Each service answers its unknown methods as RPCs do, and so does the
+	// mux for any other path that looks like a call.
+	handle := func(path string, h http.Handler) { mux.Handle(path, withKnownMethods(path, h)) }
+	handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler), observe))
 	reflector := grpcreflect.NewStaticReflector(
 		ampersandv1connect.IntegrationServiceName,
 		grpchealth.HealthV1ServiceName,
 	)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(grpchealth.NewHandler(checker))
+	handle(grpcreflect.NewHandlerV1(reflector))
+	handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	handle(grpchealth.NewHandler(checker))
 	web.Register(mux)
+	mux.HandleFunc("/", unknownRoute)
 	return mux
 }
 

@@ -26,6 +26,7 @@ type metrics struct {
 	callDuration    *prometheus.HistogramVec
 	upstreamLatency *prometheus.HistogramVec
 	retries         prometheus.Counter
+	upstreamFailed  *prometheus.CounterVec
 	unknownEnums    *prometheus.CounterVec
 }
 
@@ -50,12 +51,16 @@ func newMetrics() *metrics {
 			Name: "ampersand_connect_upstream_retries_total",
 			Help: "Upstream requests tried again.",
 		}),
+		upstreamFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ampersand_connect_upstream_failures_total",
+			Help: "Upstream requests that got no answer, or only part of one, by cause: dns, refused, reset, tls, timeout, canceled or other.",
+		}, []string{"cause"}),
 		unknownEnums: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ampersand_connect_unknown_enum_values_total",
 			Help: "Enum values the upstream sent that the schema does not know, by field.",
 		}, []string{"field"}),
 	}
-	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.unknownEnums,
+	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.upstreamFailed, m.unknownEnums,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -74,7 +79,8 @@ func (m *metrics) adminHandler() http.Handler {
 
 // newObservingInterceptor logs one line per call and counts it. The line
 // holds the procedure, protocol, code, latency and the upstream's status,
-// attempts and request ID; never a header, so never a credential.
+// attempts and request ID, and, when the last attempt got no answer, its
+// cause and the transport's error; never a header, so never a credential.
 func newObservingInterceptor(logger *slog.Logger, m *metrics) connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
@@ -130,6 +136,12 @@ func observeCall(ctx context.Context, logger *slog.Logger, m *metrics, procedure
 		if last.RequestID != "" {
 			attrs = append(attrs, slog.String("upstreamRequestId", last.RequestID))
 		}
+		if last.Cause != "" {
+			attrs = append(attrs, slog.String("cause", string(last.Cause)))
+		}
+		if last.Failure != "" {
+			attrs = append(attrs, slog.String("upstreamError", last.Failure))
+		}
 	}
 	var connectErr *connect.Error
 	if errors.As(err, &connectErr) {
@@ -143,6 +155,9 @@ func observeCall(ctx context.Context, logger *slog.Logger, m *metrics, procedure
 		m.upstreamLatency.WithLabelValues(strconv.Itoa(attempt.StatusCode)).Observe(attempt.Duration.Seconds())
 		if i > 0 {
 			m.retries.Inc()
+		}
+		if attempt.Cause != "" {
+			m.upstreamFailed.WithLabelValues(string(attempt.Cause)).Inc()
 		}
 	}
 }

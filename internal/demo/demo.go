@@ -13,6 +13,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -58,12 +60,13 @@ func NewHandler() *Handler {
 	return h
 }
 
-// Names returns the names of the sample integrations.
+// Names returns the names of the sample integrations, sorted.
 func (h *Handler) Names() []string {
 	names := make([]string, 0, len(h.byName))
 	for name := range h.byName {
 		names = append(names, name)
 	}
+	slices.Sort(names)
 	return names
 }
 
@@ -75,7 +78,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if project != ProjectName && project != ProjectID {
 		writeProblem(w, http.StatusNotFound, "Not Found",
-			fmt.Sprintf("project %q not found: the demo has only project %q", project, ProjectName), "")
+			fmt.Sprintf("project %q not found: the demo has only project %q (ID %q)", project, ProjectName, ProjectID), "")
 		return
 	}
 	for name, s := range h.byName {
@@ -86,8 +89,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeProblem(w, http.StatusNotFound, "Not Found",
-		fmt.Sprintf("integration %q not found in project %q", integration, project),
+		fmt.Sprintf("integration %q not found in project %q: the demo has only %s (by name or ID)", integration, project, h.listed()),
 		"https://docs.withampersand.com/")
+}
+
+// listed names the sample integrations for a message: "a", "b" and "c".
+func (h *Handler) listed() string {
+	names := h.Names()
+	for i, name := range names {
+		names[i] = strconv.Quote(name)
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // parsePath splits /…/projects/{p}/integrations/{i} into its unescaped names.

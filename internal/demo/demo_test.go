@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ampersand-connect/gateway/internal/demo"
@@ -47,6 +50,48 @@ func TestNotFound(t *testing.T) {
 		var e *rest.Error
 		if !errors.As(err, &e) || e.StatusCode != http.StatusNotFound || e.Problem == nil || e.Problem.Detail == "" {
 			t.Errorf("%v: err = %v", names, err)
+		}
+	}
+}
+
+// TestNotFoundNamesWhatTheDemoHolds holds the demo's messages to what it
+// serves: every name a not-found message offers works, and every sample is
+// offered.
+func TestNotFoundNamesWhatTheDemoHolds(t *testing.T) {
+	t.Parallel()
+	client := newClient(t)
+	quoted := regexp.MustCompile(`"([^"]+)"`)
+	offered := func(project, integration string) []string {
+		t.Helper()
+		_, err := client.GetIntegration(context.Background(), rest.Credentials{}, project, integration)
+		var e *rest.Error
+		if !errors.As(err, &e) || e.Problem == nil {
+			t.Fatalf("%s/%s: err = %v", project, integration, err)
+		}
+		_, list, ok := strings.Cut(e.Problem.Detail, "the demo has only ")
+		if !ok {
+			t.Fatalf("%s/%s: the detail offers nothing: %q", project, integration, e.Problem.Detail)
+		}
+		var names []string
+		for _, m := range quoted.FindAllStringSubmatch(list, -1) {
+			names = append(names, m[1])
+		}
+		return names
+	}
+
+	projects := offered("other-project", "read-accounts")
+	if !slices.Equal(projects, []string{demo.ProjectName, demo.ProjectID}) {
+		t.Errorf("projects offered = %q", projects)
+	}
+	integrations := offered(demo.ProjectName, "nope")
+	if !slices.Equal(integrations, demo.NewHandler().Names()) {
+		t.Errorf("integrations offered = %q, samples = %q", integrations, demo.NewHandler().Names())
+	}
+	for _, project := range projects {
+		for _, name := range integrations {
+			if _, err := client.GetIntegration(context.Background(), rest.Credentials{}, project, name); err != nil {
+				t.Errorf("offered %s/%s: %v", project, name, err)
+			}
 		}
 	}
 }

@@ -2,12 +2,18 @@ package rest
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -54,14 +60,93 @@ func (e *InvalidResponseError) Error() string {
 }
 
 // UnreachableError is a failure to get an answer from the upstream:
-// a refused or reset connection, a DNS or TLS failure.
+// a refused or reset connection, a DNS or TLS failure, a timeout of the
+// transport's own.
 type UnreachableError struct {
+	// Kind says what went wrong, for logs and metrics.
+	Kind Kind
+	// Err is the transport's error.
 	Err error
+}
+
+// newUnreachableError wraps a transport's error, classified.
+func newUnreachableError(err error) *UnreachableError {
+	return &UnreachableError{Kind: classify(err), Err: err}
 }
 
 func (e *UnreachableError) Error() string { return "upstream unreachable: " + e.Err.Error() }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Detail returns the transport's error without the request's URL, which
+// [net/http.Client] puts in front of it: what an operator needs in a log.
+func (e *UnreachableError) Detail() string {
+	var urlErr *url.Error
+	if errors.As(e.Err, &urlErr) {
+		return urlErr.Err.Error()
+	}
+	return e.Err.Error()
+}
+
+// Kind is why the upstream could not be reached.
+type Kind string
+
+// The kinds of [UnreachableError], and of an [Attempt] that got no answer.
+const (
+	// KindDNS: the upstream's host name did not resolve.
+	KindDNS Kind = "dns"
+	// KindRefused: nothing listens at the upstream's address.
+	KindRefused Kind = "refused"
+	// KindTLS: the TLS handshake failed, or the certificate was not valid
+	// for the host.
+	KindTLS Kind = "tls"
+	// KindTimeout: the transport gave up waiting (to connect, for the TLS
+	// handshake), or, in an [Attempt], the call's deadline passed first.
+	KindTimeout Kind = "timeout"
+	// KindReset: the connection was reset or closed before the answer was
+	// complete.
+	KindReset Kind = "reset"
+	// KindOther: any other transport failure.
+	KindOther Kind = "other"
+	// KindCanceled: the call was canceled before the answer came. Only an
+	// [Attempt] has it; an UnreachableError never does.
+	KindCanceled Kind = "canceled"
+)
+
+// httpResponseToHTTPS ends the error, which has no type of its own, that
+// net/http returns when a TLS handshake is answered in plain HTTP.
+const httpResponseToHTTPS = "http: server gave HTTP response to HTTPS client"
+
+// classify says why a transport's error kept the upstream from answering.
+func classify(err error) Kind {
+	var (
+		dnsErr      *net.DNSError
+		recordErr   tls.RecordHeaderError
+		alertErr    tls.AlertError
+		verifyErr   *tls.CertificateVerificationError
+		unknownAuth x509.UnknownAuthorityError
+		hostnameErr x509.HostnameError
+		certInvalid x509.CertificateInvalidError
+		netErr      net.Error
+	)
+	switch {
+	case errors.As(err, &dnsErr):
+		return KindDNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return KindRefused
+	case errors.As(err, &recordErr), errors.As(err, &alertErr), errors.As(err, &verifyErr),
+		errors.As(err, &unknownAuth), errors.As(err, &hostnameErr), errors.As(err, &certInvalid),
+		strings.HasSuffix(err.Error(), httpResponseToHTTPS):
+		return KindTLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return KindTimeout
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return KindReset
+	default:
+		return KindOther
+	}
+}
 
 // CheckResponse returns nil for a 2xx answer and an [*Error] for any other,
 // reading at most 1 MiB of its body to decode an application/problem+json

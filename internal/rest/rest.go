@@ -140,10 +140,15 @@ func quoteURL(raw string) string {
 }
 
 // NewTransport returns the transport a [Client] uses by default: pooled,
-// keep-alive connections, HTTP/2 where offered, no proxy (credentials go to
-// the upstream and nowhere else).
+// keep-alive connections, HTTP/2 where offered, and the proxy that Go's
+// standard environment variables name (HTTPS_PROXY, HTTP_PROXY, NO_PROXY;
+// see [http.ProxyFromEnvironment]). An https upstream is reached through an
+// HTTPS proxy by a CONNECT tunnel, so the proxy sees the upstream's host and
+// port but neither the request nor its credentials; an http upstream's
+// requests, credentials included, go to an HTTP proxy as they are.
 func NewTransport() *http.Transport {
 	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,
@@ -229,6 +234,17 @@ func newAttempt(resp *http.Response, err error, d time.Duration, reason string) 
 	if a.RequestID == "" && errors.As(err, &upstreamErr) && upstreamErr.Problem != nil {
 		a.RequestID = upstreamErr.Problem.RequestID
 	}
+	var unreachable *UnreachableError
+	switch {
+	case errors.As(err, &unreachable):
+		a.Cause, a.Failure = unreachable.Kind, unreachable.Detail()
+	case errors.Is(err, context.DeadlineExceeded):
+		a.Cause = KindTimeout
+	case errors.Is(err, context.Canceled):
+		a.Cause = KindCanceled
+	case err != nil && resp == nil:
+		a.Cause = KindOther
+	}
 	return a
 }
 
@@ -252,7 +268,7 @@ func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectI
 		if ctx.Err() != nil {
 			return Body{}, nil, fmt.Errorf("get integration: %w", contextError(ctx))
 		}
-		return Body{}, nil, &UnreachableError{Err: err}
+		return Body{}, nil, newUnreachableError(err)
 	}
 	defer resp.Body.Close()
 	if err := CheckResponse(resp); err != nil {
@@ -266,7 +282,7 @@ func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectI
 		if errors.Is(err, errBodyTooLarge) {
 			return Body{}, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("body exceeds %d bytes", c.maxBodySize)}
 		}
-		return Body{}, resp, &UnreachableError{Err: fmt.Errorf("read body: %w", err)}
+		return Body{}, resp, newUnreachableError(fmt.Errorf("read body: %w", err))
 	}
 	if !isMediaType(resp.Header.Get("Content-Type"), "application/json") {
 		return Body{}, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q is not application/json", resp.Header.Get("Content-Type"))}

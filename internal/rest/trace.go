@@ -24,6 +24,14 @@ type Attempt struct {
 	RequestID string
 	// RetryReason says why the attempt was or was not tried again.
 	RetryReason string
+	// Cause says why the attempt got no answer, or only part of one; it is
+	// empty when an answer came whole (even a failed one, whose StatusCode
+	// says what it was).
+	Cause Kind
+	// Failure is the transport's error, without the request's URL (see
+	// [UnreachableError.Detail]), when Cause comes from one: empty when the
+	// call's context ended first.
+	Failure string
 }
 
 type traceKey struct{}

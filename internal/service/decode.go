@@ -11,7 +11,7 @@ import (
 
 // decodeIntegration decodes the body of an upstream 200 straight into its
 // proto message, in one pass: no intermediate structs, no second walk. It
-// keeps the rules of CONTRACT.md §2 and of encoding/json, which the
+// keeps the rules of the README's "The JSON shape" and of encoding/json, which the
 // two-step path (rest.DecodeIntegration, then the translator) follows and
 // which FuzzDecodeMatchesTwoSteps holds it to: unknown properties are
 // skipped (after checking their syntax), null leaves a field unset, a

@@ -45,7 +45,7 @@ const maxMessageLen = 1024
 
 // toConnectError converts an error of an upstream call made with ctx into a
 // Connect error: the one place where errors leave the service. The code
-// follows CONTRACT.md §4; every error carries exactly one ErrorInfo.
+// follows the README's "Errors" table; every error carries exactly one ErrorInfo.
 func toConnectError(ctx context.Context, err error) *connect.Error {
 	var (
 		upstreamErr    *rest.Error
@@ -79,8 +79,8 @@ func toConnectError(ctx context.Context, err error) *connect.Error {
 	}
 }
 
-// codeForStatus maps an upstream HTTP status to a Connect code, as the table
-// of CONTRACT.md §4 does, one line per row.
+// codeForStatus maps an upstream HTTP status to a Connect code, as the README's
+// "Errors" table does, one line per row.
 func codeForStatus(status int, retryable bool) connect.Code {
 	switch status {
 	case 400, 422:

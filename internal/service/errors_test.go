@@ -23,7 +23,7 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-// TestCodeForStatus holds the mapper to every row of CONTRACT.md §4.
+// TestCodeForStatus holds the mapper to every row of the README's "Errors" table.
 func TestCodeForStatus(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -155,9 +155,20 @@ const (
 // with unimplemented and an ErrorInfo; pass it to grpc.UnknownServiceHandler.
 func UnknownGRPCMethod(_ any, stream grpc.ServerStream) error {
 	method, _ := grpc.Method(stream.Context())
-	service, name, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
-	return GRPCError(connect.NewError(connect.CodeUnimplemented,
-		errors.New("unknown method "+name+" of service "+service)))
+	return GRPCError(UnknownMethodError(method))
+}
+
+// UnknownMethodError is the error of a call of a procedure
+// ("/package.Service/Method") the server does not have: unimplemented, with
+// the ErrorInfo of the errors made before the service's code runs (reason
+// INVALID_REQUEST, metadata origin: transport).
+func UnknownMethodError(procedure string) *connect.Error {
+	service, name, _ := strings.Cut(strings.TrimPrefix(procedure, "/"), "/")
+	err := connect.NewError(connect.CodeUnimplemented, errors.New("unknown method "+name+" of service "+service))
+	if detail, detailErr := connect.NewErrorDetail(transportErrorInfo(connect.CodeUnimplemented)); detailErr == nil {
+		err.AddDetail(detail)
+	}
+	return err
 }
 
 // GRPCCodecs returns grpc-go codecs for proto and proto JSON (gRPC's

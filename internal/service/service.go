@@ -2,7 +2,7 @@
 // gRPC and gRPC-Web: it validates a request, picks its credentials, calls
 // the upstream REST API through package rest, translates the integration into
 // its proto message, and converts every failure into a Connect error with
-// rich, standard error details (see CONTRACT.md §4). [Service.RegisterGRPC]
+// rich, standard error details (see the README's "Errors"). [Service.RegisterGRPC]
 // serves the same calls on grpc-go's transport.
 package service
 

@@ -23,9 +23,15 @@ func Register(mux *http.ServeMux) {
 	server := http.FileServerFS(files)
 	page := withHeaders(server)
 	mux.Handle("GET /{$}", page)
-	for _, name := range []string{"/app.js", "/style.css"} {
+	for _, name := range []string{"/app.js", "/style.css", "/favicon.svg"} {
 		mux.Handle("GET "+name, page)
 	}
+	// Browsers ask for /favicon.ico by themselves; the page links
+	// favicon.svg instead.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // withHeaders adds security headers: the page loads only its own files and

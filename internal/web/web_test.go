@@ -19,7 +19,7 @@ func TestRegister(t *testing.T) {
 	})
 	server := httptest.NewServer(mux)
 	t.Cleanup(server.Close)
-	for path, want := range map[string]string{"/": "text/html", "/app.js": "javascript", "/style.css": "text/css"} {
+	for path, want := range map[string]string{"/": "text/html", "/app.js": "javascript", "/style.css": "text/css", "/favicon.svg": "image/svg+xml"} {
 		resp, err := http.Get(server.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -33,7 +33,7 @@ func TestRegister(t *testing.T) {
 			t.Errorf("%s: no CSP", path)
 		}
 	}
-	for path, want := range map[string]int{"/index.html": http.StatusNotFound, "/nope": http.StatusNotFound, "/ampersand.v1.IntegrationService/GetIntegration": http.StatusTeapot} {
+	for path, want := range map[string]int{"/favicon.ico": http.StatusNoContent, "/index.html": http.StatusNotFound, "/nope": http.StatusNotFound, "/ampersand.v1.IntegrationService/GetIntegration": http.StatusTeapot} {
 		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		resp, err := client.Get(server.URL + path)
 		if err != nil {

@@ -160,18 +160,40 @@ function errorView(err: ConnectError): HTMLElement {
 
 const form = document.querySelector<HTMLFormElement>("#lookup")!;
 const result = document.querySelector<HTMLElement>("#result")!;
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
+
+let lookups = 0;
+
+/**
+ * lookUp gets the integration the form names and shows it, unless another
+ * lookup started meanwhile. When it is done, #result's data-for attribute
+ * names what it shows ("project/integration").
+ */
+async function lookUp(): Promise<void> {
+  const id = ++lookups;
   const data = new FormData(form);
   const key = String(data.get("key") ?? "");
+  const projectIdOrName = String(data.get("project") ?? "");
+  const integrationIdOrName = String(data.get("integration") ?? "");
+  delete result.dataset.for;
   result.replaceChildren(h("p", "loading", "Loading…"));
+  let view: HTMLElement;
   try {
     const { integration } = await client.getIntegration(
-      { projectIdOrName: String(data.get("project") ?? ""), integrationIdOrName: String(data.get("integration") ?? "") },
+      { projectIdOrName, integrationIdOrName },
       { headers: key ? { "x-api-key": key } : {} },
     );
-    result.replaceChildren(integration ? integrationTree(integration) : h("p", "", "No integration."));
+    view = integration ? integrationTree(integration) : h("p", "", "No integration.");
   } catch (err) {
-    result.replaceChildren(errorView(ConnectError.from(err)));
+    view = errorView(ConnectError.from(err));
   }
+  if (id !== lookups) return;
+  result.replaceChildren(view);
+  result.dataset.for = `${projectIdOrName}/${integrationIdOrName}`;
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void lookUp();
 });
+// The form starts with the demo's sample: show it at once.
+void lookUp();

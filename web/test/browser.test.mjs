@@ -23,18 +23,46 @@ after(async () => {
   assert.equal(await server?.stop(), 0);
 });
 
-async function lookUp(project, integration) {
+/**
+ * open loads the page and waits for the lookup it makes by itself. Script
+ * errors and failed requests for anything but a call (a 404 favicon, say)
+ * are in page.failures.
+ */
+async function open() {
   const page = await browser.newPage();
   const failures = [];
   page.on("pageerror", (err) => failures.push(err.message));
+  page.on("response", (resp) => {
+    if (resp.status() >= 400 && !new URL(resp.url()).pathname.startsWith("/ampersand.v1.")) {
+      failures.push(`${resp.status()} ${resp.url()}`);
+    }
+  });
   await page.goto(server.url + "/");
+  await page.waitForSelector('#result[data-for="my-project/read-accounts"]');
+  page.failures = failures;
+  return page;
+}
+
+async function lookUp(project, integration) {
+  const page = await open();
   await page.fill("#project", project);
   await page.fill("#integration", integration);
   await page.click("#submit");
-  await page.waitForSelector(".integration, .error");
-  assert.deepEqual(failures, []);
+  await page.waitForSelector(`#result[data-for="${project}/${integration}"]`);
+  assert.deepEqual(page.failures, []);
   return page;
 }
+
+test("the page shows the sample on first load, with an icon", async () => {
+  const page = await open();
+  assert.match(await page.textContent("#result .integration h2"), /read-accounts \(salesforce\)/);
+  assert.equal(await page.getAttribute('link[rel="icon"]', "href"), "favicon.svg");
+  const icon = await page.request.get(server.url + "/favicon.svg");
+  assert.equal(icon.status(), 200);
+  assert.equal((await page.request.get(server.url + "/favicon.ico")).status(), 204);
+  assert.deepEqual(page.failures, []);
+  await page.close();
+});
 
 test("a lookup renders the integration tree with both field variants", async () => {
   const page = await lookUp("my-project", "read-accounts");
