@@ -241,22 +241,26 @@ func newUpstream(cfg *config) (*rest.Client, error) {
 // health on one handler.
 func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, observe service.TransportErrorFunc, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
-	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts,
-		connect.WithReadMaxBytes(64<<10),
+	// Every handler reads requests with the same limits: at most
+	// maxRequestBytes a message, compressed or not, and gzip inflated no
+	// further than that.
+	limits := []connect.HandlerOption{
+		connect.WithReadMaxBytes(maxRequestBytes),
 		// Compressing a typical integration of a few KB costs more CPU than
 		// it saves on the wire: only large responses are compressed, and
 		// at gzip's fastest level.
 		connect.WithCompressMinBytes(compressMinBytes),
-		connect.WithCompression("gzip", newGzipReader, newFastGzipWriter),
-	)...)
+		connect.WithCompression("gzip", newLimitedGzipReader, newFastGzipWriter),
+	}
+	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts, limits...)...)
 	mux.Handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler), observe))
 	reflector := grpcreflect.NewStaticReflector(
 		ampersandv1connect.IntegrationServiceName,
 		grpchealth.HealthV1ServiceName,
 	)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(grpchealth.NewHandler(checker))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, limits...))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, limits...))
+	mux.Handle(grpchealth.NewHandler(checker, limits...))
 	web.Register(mux)
 	return mux
 }
@@ -273,8 +277,6 @@ const (
 // compressMinBytes is the size from which responses are compressed, when
 // the client accepts it.
 const compressMinBytes = 16 << 10
-
-func newGzipReader() connect.Decompressor { return new(gzip.Reader) }
 
 func newFastGzipWriter() connect.Compressor {
 	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: never fails
