@@ -196,23 +196,34 @@ func fromUpstream(e *rest.Error) *connect.Error {
 	return connectErr
 }
 
-// newError returns a Connect error with its ErrorInfo.
+// newError returns a Connect error with its ErrorInfo. Its message and
+// metadata are made valid UTF-8 (see [validUTF8]), as gRPC needs them to be.
 func newError(code connect.Code, reason, message string, metadata map[string]string) *connect.Error {
-	connectErr := connect.NewError(code, errors.New(message))
+	connectErr := connect.NewError(code, errors.New(validUTF8(message)))
 	if metadata == nil {
 		metadata = map[string]string{}
+	}
+	for k, v := range metadata {
+		metadata[k] = validUTF8(v)
 	}
 	addDetails(connectErr, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: metadata})
 	return connectErr
 }
 
-// addDetails adds each non-nil message as a detail.
+// addDetails adds each non-nil message as a detail. A message that does not
+// marshal has its strings made valid UTF-8 (the one reason a detail of the
+// service fails to marshal), and is tried again.
 func addDetails[M proto.Message](connectErr *connect.Error, msgs ...M) {
 	for _, msg := range msgs {
 		if !msg.ProtoReflect().IsValid() {
 			continue
 		}
-		if detail, err := connect.NewErrorDetail(msg); err == nil {
+		detail, err := connect.NewErrorDetail(msg)
+		if err != nil {
+			repairUTF8(msg.ProtoReflect())
+			detail, err = connect.NewErrorDetail(msg)
+		}
+		if err == nil {
 			connectErr.AddDetail(detail)
 		}
 	}

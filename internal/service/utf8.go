@@ -1,0 +1,77 @@
+package service
+
+import (
+	"strings"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// validUTF8 returns s with each run of bytes that is not valid UTF-8
+// replaced by U+FFFD. A string field of a protobuf message must be valid
+// UTF-8, or the message does not marshal; so must gRPC's status message.
+func validUTF8(s string) string {
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// repairUTF8 makes every string of m valid UTF-8 (see [validUTF8]): its
+// fields, the items of its lists, the keys and values of its maps, and the
+// same in every message it holds.
+func repairUTF8(m protoreflect.Message) {
+	var fields []protoreflect.FieldDescriptor
+	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		fields = append(fields, fd) // changed after the range, which must not change m
+		return true
+	})
+	for _, fd := range fields {
+		switch {
+		case fd.IsList():
+			repairList(fd, m.Mutable(fd).List())
+		case fd.IsMap():
+			repairMap(fd, m.Mutable(fd).Map())
+		case fd.Kind() == protoreflect.StringKind:
+			m.Set(fd, protoreflect.ValueOfString(validUTF8(m.Get(fd).String())))
+		case fd.Message() != nil:
+			repairUTF8(m.Mutable(fd).Message())
+		}
+	}
+}
+
+func repairList(fd protoreflect.FieldDescriptor, list protoreflect.List) {
+	for i := range list.Len() {
+		switch {
+		case fd.Kind() == protoreflect.StringKind:
+			list.Set(i, protoreflect.ValueOfString(validUTF8(list.Get(i).String())))
+		case fd.Message() != nil:
+			repairUTF8(list.Get(i).Message())
+		}
+	}
+}
+
+func repairMap(fd protoreflect.FieldDescriptor, m protoreflect.Map) {
+	type entry struct {
+		key   protoreflect.MapKey
+		value protoreflect.Value
+	}
+	var entries []entry
+	m.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+		entries = append(entries, entry{k, v})
+		return true
+	})
+	for _, e := range entries {
+		value := e.value
+		switch {
+		case fd.MapValue().Kind() == protoreflect.StringKind:
+			value = protoreflect.ValueOfString(validUTF8(value.String()))
+		case fd.MapValue().Message() != nil:
+			repairUTF8(value.Message())
+		}
+		key := e.key
+		if fd.MapKey().Kind() == protoreflect.StringKind {
+			if repaired := validUTF8(key.String()); repaired != key.String() {
+				m.Clear(key)
+				key = protoreflect.ValueOfString(repaired).MapKey()
+			}
+		}
+		m.Set(key, value)
+	}
+}
