@@ -45,6 +45,7 @@ const name = "ampersand-connect"
 func main() {
 	logOut := newBatchWriter(os.Stderr, logBatchBytes, logBatchDelay)
 	logger := slog.New(slog.NewJSONHandler(logOut, nil))
+	slog.SetDefault(logger) // for what has no logger of its own to log with
 	logGRPCTo(logger)
 	err := run(context.Background(), os.Args[1:], os.Getenv, logger)
 	switch {

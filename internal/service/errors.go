@@ -212,7 +212,8 @@ func newError(code connect.Code, reason, message string, metadata map[string]str
 
 // addDetails adds each non-nil message as a detail. A message that does not
 // marshal has its strings made valid UTF-8 (the one reason a detail of the
-// service fails to marshal), and is tried again.
+// service fails to marshal), and is tried again; one that still fails is
+// counted and logged (see [DroppedDetails]).
 func addDetails[M proto.Message](connectErr *connect.Error, msgs ...M) {
 	for _, msg := range msgs {
 		if !msg.ProtoReflect().IsValid() {
@@ -223,9 +224,11 @@ func addDetails[M proto.Message](connectErr *connect.Error, msgs ...M) {
 			repairUTF8(msg.ProtoReflect())
 			detail, err = connect.NewErrorDetail(msg)
 		}
-		if err == nil {
-			connectErr.AddDetail(detail)
+		if err != nil {
+			dropDetail(msg.ProtoReflect().Descriptor().FullName(), err)
+			continue
 		}
+		connectErr.AddDetail(detail)
 	}
 }
 

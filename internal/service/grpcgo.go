@@ -140,7 +140,10 @@ func GRPCError(err error) error {
 		hasInfo = hasInfo || d.Type() == errorInfoName
 	}
 	if !hasInfo {
-		if info, err := anypb.New(transportErrorInfo(connectErr.Code())); err == nil {
+		info, err := anypb.New(transportErrorInfo(connectErr.Code()))
+		if err != nil {
+			dropDetail(errorInfoName, err)
+		} else {
 			st.Details = append(st.Details, info)
 		}
 	}

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -74,4 +76,20 @@ func repairMap(fd protoreflect.FieldDescriptor, m protoreflect.Map) {
 		}
 		m.Set(key, value)
 	}
+}
+
+// droppedDetails counts the error details that could not be sent.
+var droppedDetails atomic.Int64
+
+// DroppedDetails returns how many error details the process could not
+// send since it started, even with their strings repaired: each also has
+// an ERROR line in [slog.Default]'s log. There should be none; a count that
+// grows is a bug.
+func DroppedDetails() int64 { return droppedDetails.Load() }
+
+// dropDetail counts and logs a detail that could not be marshalled. The
+// marshalling error names what was wrong, never the values.
+func dropDetail(name protoreflect.FullName, err error) {
+	droppedDetails.Add(1)
+	slog.Default().Error("error detail dropped", "detail", string(name), "error", err.Error())
 }
