@@ -45,8 +45,9 @@ const maxMessageLen = 1024
 
 // toConnectError converts an error of an upstream call made with ctx into a
 // Connect error: the one place where errors leave the service. The code
-// follows CONTRACT.md §4; every error carries exactly one ErrorInfo.
-func toConnectError(ctx context.Context, err error) *connect.Error {
+// follows CONTRACT.md §4; every error carries exactly one ErrorInfo. The
+// upstream's text goes through redact, in the message and in every detail.
+func toConnectError(ctx context.Context, err error, redact redactor) *connect.Error {
 	var (
 		upstreamErr    *rest.Error
 		invalidResp    *rest.InvalidResponseError
@@ -55,14 +56,14 @@ func toConnectError(ctx context.Context, err error) *connect.Error {
 	)
 	switch {
 	case errors.As(err, &upstreamErr):
-		return fromUpstream(upstreamErr)
+		return fromUpstream(upstreamErr, redact)
 	case errors.As(err, &invalidResp):
 		return newError(connect.CodeInternal, ReasonUpstreamResponseInvalid,
-			"upstream sent an invalid response: "+invalidResp.Reason,
+			"upstream sent an invalid response: "+redact.text(invalidResp.Reason),
 			map[string]string{"httpStatus": strconv.Itoa(invalidResp.StatusCode)})
 	case errors.As(err, &invalidContent):
 		return newError(connect.CodeInternal, ReasonUpstreamResponseInvalid,
-			"upstream sent an invalid integration: "+invalidContent.Error(),
+			"upstream sent an invalid integration: "+redact.text(invalidContent.Error()),
 			map[string]string{"httpStatus": "200", "path": invalidContent.Path})
 	case errors.Is(err, errUpstreamTimeout), errors.Is(context.Cause(ctx), errUpstreamTimeout):
 		return newError(connect.CodeUnavailable, ReasonUpstreamTimeout,
@@ -114,8 +115,8 @@ func codeForStatus(status int, retryable bool) connect.Code {
 	}
 }
 
-// fromUpstream converts a non-2xx upstream answer.
-func fromUpstream(e *rest.Error) *connect.Error {
+// fromUpstream converts a non-2xx upstream answer, its text redacted.
+func fromUpstream(e *rest.Error, redact redactor) *connect.Error {
 	p := e.Problem
 	retryable := e.HasRetryAfter || (p != nil && p.Retryable != nil && *p.Retryable)
 	code := codeForStatus(e.StatusCode, retryable)
@@ -123,7 +124,7 @@ func fromUpstream(e *rest.Error) *connect.Error {
 	statusText := http.StatusText(e.StatusCode)
 	text := statusText
 	if p != nil && p.Summary() != "" {
-		text = truncate(p.Summary(), maxMessageLen)
+		text = truncate(redact.text(p.Summary()), maxMessageLen) // redacted whole, before a cut could split a secret
 	}
 	if text == "" {
 		text = "unknown status"
@@ -134,11 +135,11 @@ func fromUpstream(e *rest.Error) *connect.Error {
 	reason := ""
 	if p != nil {
 		if p.RequestID != "" {
-			metadata["requestId"] = p.RequestID
+			metadata["requestId"] = redact.text(p.RequestID)
 		}
 		if p.Type != "" && p.Type != "about:blank" {
-			metadata["problemType"] = p.Type
-			reason = reasonFromType(p.Type)
+			metadata["problemType"] = redact.text(p.Type)
+			reason = reasonFromType(metadata["problemType"])
 		}
 	}
 	if reason == "" {
@@ -165,7 +166,7 @@ func fromUpstream(e *rest.Error) *connect.Error {
 		addDetails(connectErr, retryInfo)
 		return connectErr
 	}
-	addDetails(connectErr, problem(p))
+	details := []proto.Message{problem(p)}
 	if len(p.Issues) > 0 {
 		badRequest := &errdetails.BadRequest{}
 		for _, issue := range p.Issues {
@@ -177,11 +178,13 @@ func fromUpstream(e *rest.Error) *connect.Error {
 				Description: issue.Detail,
 			})
 		}
-		addDetails(connectErr, badRequest)
+		details = append(details, badRequest)
 	}
-	addDetails(connectErr, retryInfo)
+	if retryInfo != nil {
+		details = append(details, retryInfo)
+	}
 	if p.RequestID != "" {
-		addDetails(connectErr, &errdetails.RequestInfo{RequestId: p.RequestID})
+		details = append(details, &errdetails.RequestInfo{RequestId: p.RequestID})
 	}
 	if p.Href != "" || p.SupportURL != "" {
 		help := &errdetails.Help{}
@@ -191,8 +194,12 @@ func fromUpstream(e *rest.Error) *connect.Error {
 		if p.SupportURL != "" {
 			help.Links = append(help.Links, &errdetails.Help_Link{Description: "Support", Url: p.SupportURL})
 		}
-		addDetails(connectErr, help)
+		details = append(details, help)
 	}
+	for _, detail := range details {
+		redact.message(detail)
+	}
+	addDetails(connectErr, details...)
 	return connectErr
 }
 

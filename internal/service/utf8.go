@@ -15,10 +15,13 @@ func validUTF8(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// repairUTF8 makes every string of m valid UTF-8 (see [validUTF8]): its
-// fields, the items of its lists, the keys and values of its maps, and the
-// same in every message it holds.
-func repairUTF8(m protoreflect.Message) {
+// repairUTF8 makes every string of m valid UTF-8 (see [validUTF8]).
+func repairUTF8(m protoreflect.Message) { rewriteStrings(m, validUTF8) }
+
+// rewriteStrings replaces every string s of m with f(s): its fields, the
+// items of its lists, the keys and values of its maps, and the same in
+// every message it holds.
+func rewriteStrings(m protoreflect.Message, f func(string) string) {
 	var fields []protoreflect.FieldDescriptor
 	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
 		fields = append(fields, fd) // changed after the range, which must not change m
@@ -27,29 +30,29 @@ func repairUTF8(m protoreflect.Message) {
 	for _, fd := range fields {
 		switch {
 		case fd.IsList():
-			repairList(fd, m.Mutable(fd).List())
+			rewriteList(fd, m.Mutable(fd).List(), f)
 		case fd.IsMap():
-			repairMap(fd, m.Mutable(fd).Map())
+			rewriteMap(fd, m.Mutable(fd).Map(), f)
 		case fd.Kind() == protoreflect.StringKind:
-			m.Set(fd, protoreflect.ValueOfString(validUTF8(m.Get(fd).String())))
+			m.Set(fd, protoreflect.ValueOfString(f(m.Get(fd).String())))
 		case fd.Message() != nil:
-			repairUTF8(m.Mutable(fd).Message())
+			rewriteStrings(m.Mutable(fd).Message(), f)
 		}
 	}
 }
 
-func repairList(fd protoreflect.FieldDescriptor, list protoreflect.List) {
+func rewriteList(fd protoreflect.FieldDescriptor, list protoreflect.List, f func(string) string) {
 	for i := range list.Len() {
 		switch {
 		case fd.Kind() == protoreflect.StringKind:
-			list.Set(i, protoreflect.ValueOfString(validUTF8(list.Get(i).String())))
+			list.Set(i, protoreflect.ValueOfString(f(list.Get(i).String())))
 		case fd.Message() != nil:
-			repairUTF8(list.Get(i).Message())
+			rewriteStrings(list.Get(i).Message(), f)
 		}
 	}
 }
 
-func repairMap(fd protoreflect.FieldDescriptor, m protoreflect.Map) {
+func rewriteMap(fd protoreflect.FieldDescriptor, m protoreflect.Map, f func(string) string) {
 	type entry struct {
 		key   protoreflect.MapKey
 		value protoreflect.Value
@@ -63,15 +66,15 @@ func repairMap(fd protoreflect.FieldDescriptor, m protoreflect.Map) {
 		value := e.value
 		switch {
 		case fd.MapValue().Kind() == protoreflect.StringKind:
-			value = protoreflect.ValueOfString(validUTF8(value.String()))
+			value = protoreflect.ValueOfString(f(value.String()))
 		case fd.MapValue().Message() != nil:
-			repairUTF8(value.Message())
+			rewriteStrings(value.Message(), f)
 		}
 		key := e.key
 		if fd.MapKey().Kind() == protoreflect.StringKind {
-			if repaired := validUTF8(key.String()); repaired != key.String() {
+			if rewritten := f(key.String()); rewritten != key.String() {
 				m.Clear(key)
-				key = protoreflect.ValueOfString(repaired).MapKey()
+				key = protoreflect.ValueOfString(rewritten).MapKey()
 			}
 		}
 		m.Set(key, value)
