@@ -83,6 +83,12 @@ func newFaultyUpstream(t *testing.T) *faultyUpstream {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(map[string]int{"html-502": 502, "html-503": 503}[fault])
 			fmt.Fprint(w, "<html><body><h1>Bad Gateway</h1>secret internals</body></html>")
+		case "echo": // repeats the credentials it got
+			said := r.Header.Get("X-Api-Key") + " and " + r.Header.Get("Authorization")
+			w.Header().Set("X-Request-Id", said)
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(401)
+			fmt.Fprintf(w, `{"type":"https://example.com/%s","title":%q,"status":401,"detail":"rejected %s","requestId":%q}`, said, said, said, said)
 		case "empty-500":
 			w.WriteHeader(500)
 		case "empty-200":
@@ -193,6 +199,7 @@ func TestFaults(t *testing.T) {
 		{fault: "truncated", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid integration: latestRevision.content.read.objects[1]: malformed JSON at byte", maxTime: 2 * time.Second},
 		{fault: "html-502", wantCode: connect.CodeUnavailable, wantReason: "BAD_GATEWAY", wantMessage: "upstream answered 502: Bad Gateway", maxTime: 2 * time.Second},
 		{fault: "html-503", wantCode: connect.CodeUnavailable, wantReason: "SERVICE_UNAVAILABLE", wantMessage: "upstream answered 503: Service Unavailable", maxTime: 2 * time.Second},
+		{fault: "echo", wantCode: connect.CodeUnauthenticated, wantReason: "REDACTED_AND_REDACTED", wantMessage: "upstream answered 401: rejected [REDACTED] and [REDACTED]", wantProblem: true, maxTime: 2 * time.Second},
 		{fault: "empty-500", wantCode: connect.CodeInternal, wantReason: "INTERNAL_SERVER_ERROR", wantMessage: "upstream answered 500: Internal Server Error", maxTime: 2 * time.Second},
 		{fault: "empty-200", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid response: decode integration: not a JSON object", maxTime: 2 * time.Second},
 		{fault: "huge", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid response: body exceeds 16777216 bytes", maxTime: 5 * time.Second},

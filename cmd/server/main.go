@@ -59,6 +59,7 @@ func main() {
 	}
 	logOut := newBatchWriter(os.Stderr, logBatchBytes, logBatchDelay)
 	logger := slog.New(slog.NewJSONHandler(logOut, nil))
+	slog.SetDefault(logger) // for what has no logger of its own to log with
 	logGRPCTo(logger)
 	if err := run(context.Background(), cfg, logger); err != nil {
 		logger.Error("server stopped", "error", err.Error())
@@ -250,14 +251,18 @@ func newUpstream(cfg *config) (*rest.Client, error) {
 // health on one handler.
 func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, observe service.TransportErrorFunc, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
-	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts,
-		connect.WithReadMaxBytes(64<<10),
+	// Every handler reads requests with the same limits: at most
+	// maxRequestBytes a message, compressed or not, and gzip inflated no
+	// further than that.
+	limits := []connect.HandlerOption{
+		connect.WithReadMaxBytes(maxRequestBytes),
 		// Compressing a typical integration of a few KB costs more CPU than
 		// it saves on the wire: only large responses are compressed, and
 		// at gzip's fastest level.
 		connect.WithCompressMinBytes(compressMinBytes),
-		connect.WithCompression("gzip", newGzipReader, newFastGzipWriter),
-	)...)
+		connect.WithCompression("gzip", newLimitedGzipReader, newFastGzipWriter),
+	}
+	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts, limits...)...)
 	// Each service answers its unknown methods as RPCs do, and so does the
 	// mux for any other path that looks like a call.
 	handle := func(path string, h http.Handler) { mux.Handle(path, withKnownMethods(path, h)) }
@@ -266,9 +271,9 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 		ampersandv1connect.IntegrationServiceName,
 		grpchealth.HealthV1ServiceName,
 	)
-	handle(grpcreflect.NewHandlerV1(reflector))
-	handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	handle(grpchealth.NewHandler(checker))
+	handle(grpcreflect.NewHandlerV1(reflector, limits...))
+	handle(grpcreflect.NewHandlerV1Alpha(reflector, limits...))
+	handle(grpchealth.NewHandler(checker, limits...))
 	web.Register(mux)
 	mux.HandleFunc("/", unknownRoute)
 	return mux
@@ -286,8 +291,6 @@ const (
 // compressMinBytes is the size from which responses are compressed, when
 // the client accepts it.
 const compressMinBytes = 16 << 10
-
-func newGzipReader() connect.Decompressor { return new(gzip.Reader) }
 
 func newFastGzipWriter() connect.Compressor {
 	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: never fails

@@ -60,7 +60,11 @@ func newMetrics() *metrics {
 			Help: "Enum values the upstream sent that the schema does not know, by field.",
 		}, []string{"field"}),
 	}
-	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.upstreamFailed, m.unknownEnums,
+	droppedDetails := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ampersand_connect_error_details_dropped_total",
+		Help: "Error details that could not be marshalled, even with their strings repaired (each is logged).",
+	}, func() float64 { return float64(service.DroppedDetails()) })
+	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.upstreamFailed, m.unknownEnums, droppedDetails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -66,13 +66,13 @@ func BenchmarkToConnectError(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			_ = toConnectError(context.Background(), &rest.Error{StatusCode: 422, Problem: problem})
+			_ = toConnectError(context.Background(), &rest.Error{StatusCode: 422, Problem: problem}, redactor{})
 		}
 	})
 	b.Run("status only", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = toConnectError(context.Background(), &rest.Error{StatusCode: 503, HasRetryAfter: true, RetryAfter: time.Second})
+			_ = toConnectError(context.Background(), &rest.Error{StatusCode: 503, HasRetryAfter: true, RetryAfter: time.Second}, redactor{})
 		}
 	})
 }

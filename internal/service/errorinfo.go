@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -153,23 +154,28 @@ func withConnectErrorInfo(body []byte) ([]byte, *connect.Error) {
 	if code.UnmarshalText([]byte(wire.Code)) != nil {
 		return body, nil
 	}
+	made := connect.NewError(code, errors.New(wire.Message))
 	value, err := proto.Marshal(transportErrorInfo(code))
 	if err != nil {
-		return body, nil
+		dropDetail(errorInfoName, err)
+		return body, made
 	}
-	detail, _ := json.Marshal(map[string]string{"type": "google.rpc.ErrorInfo", "value": base64.RawStdEncoding.EncodeToString(value)})
+	detail, _ := json.Marshal(map[string]string{"type": errorInfoName, "value": base64.RawStdEncoding.EncodeToString(value)})
 	wire.Details = append(wire.Details, detail)
 	out, err := json.Marshal(wire)
 	if err != nil {
-		return body, nil
+		dropDetail(errorInfoName, err)
+		return body, made
 	}
-	return out, connect.NewError(code, errors.New(wire.Message))
+	return out, made
 }
 
 // ensureGRPCErrorInfo adds an ErrorInfo to the grpc-status-details-bin of a
 // gRPC error found in header under prefix ("" for headers,
 // http.TrailerPrefix for trailers) that has none, and returns that error;
-// otherwise nil.
+// otherwise nil. A message that is not valid UTF-8 (connect-go quotes the
+// bytes of a request that did not decode) is repaired first, in
+// grpc-message too: the status could not be marshalled with it.
 func ensureGRPCErrorInfo(header http.Header, prefix string) *connect.Error {
 	code := header.Get(prefix + "Grpc-Status")
 	if code == "" || code == "0" {
@@ -182,6 +188,10 @@ func ensureGRPCErrorInfo(header http.Header, prefix string) *connect.Error {
 	st := &status.Status{Code: int32(n)}
 	if msg, err := url.PathUnescape(header.Get(prefix + "Grpc-Message")); err == nil {
 		st.Message = msg
+		if valid := validUTF8(msg); valid != msg {
+			st.Message = valid
+			header.Set(prefix+"Grpc-Message", grpcPercentEncode(valid))
+		}
 	}
 	if raw := header.Get(prefix + "Grpc-Status-Details-Bin"); raw != "" {
 		decoded, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(raw, "="))
@@ -194,15 +204,32 @@ func ensureGRPCErrorInfo(header http.Header, prefix string) *connect.Error {
 			}
 		}
 	}
+	made := connect.NewError(connect.Code(n), errors.New(st.GetMessage()))
 	info, err := anypb.New(transportErrorInfo(connect.Code(n)))
 	if err != nil {
-		return nil
+		dropDetail(errorInfoName, err)
+		return made
 	}
 	st.Details = append(st.Details, info)
 	encoded, err := proto.Marshal(st)
 	if err != nil {
-		return nil
+		dropDetail(errorInfoName, err)
+		return made
 	}
 	header.Set(prefix+"Grpc-Status-Details-Bin", base64.RawStdEncoding.EncodeToString(encoded))
-	return connect.NewError(connect.Code(n), errors.New(st.GetMessage()))
+	return made
+}
+
+// grpcPercentEncode encodes a grpc-message value as gRPC's HTTP/2 mapping
+// says: each byte outside printable ASCII, and '%', as %XX.
+func grpcPercentEncode(msg string) string {
+	var b strings.Builder
+	for i := range len(msg) {
+		if c := msg[i]; c < ' ' || c > '~' || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

@@ -45,8 +45,10 @@ const maxMessageLen = 1024
 
 // toConnectError converts an error of an upstream call made with ctx into a
 // Connect error: the one place where errors leave the service. The code
-// follows the README's "Errors" table; every error carries exactly one ErrorInfo.
-func toConnectError(ctx context.Context, err error) *connect.Error {
+// follows the README's "Errors" table; every error carries exactly one
+// ErrorInfo. The upstream's text goes through redact, in the message and in
+// every detail.
+func toConnectError(ctx context.Context, err error, redact redactor) *connect.Error {
 	var (
 		upstreamErr    *rest.Error
 		invalidResp    *rest.InvalidResponseError
@@ -55,14 +57,14 @@ func toConnectError(ctx context.Context, err error) *connect.Error {
 	)
 	switch {
 	case errors.As(err, &upstreamErr):
-		return fromUpstream(upstreamErr)
+		return fromUpstream(upstreamErr, redact)
 	case errors.As(err, &invalidResp):
 		return newError(connect.CodeInternal, ReasonUpstreamResponseInvalid,
-			"upstream sent an invalid response: "+invalidResp.Reason,
+			"upstream sent an invalid response: "+redact.text(invalidResp.Reason),
 			map[string]string{"httpStatus": strconv.Itoa(invalidResp.StatusCode)})
 	case errors.As(err, &invalidContent):
 		return newError(connect.CodeInternal, ReasonUpstreamResponseInvalid,
-			"upstream sent an invalid integration: "+invalidContent.Error(),
+			"upstream sent an invalid integration: "+redact.text(invalidContent.Error()),
 			map[string]string{"httpStatus": "200", "path": invalidContent.Path})
 	case errors.Is(err, errUpstreamTimeout), errors.Is(context.Cause(ctx), errUpstreamTimeout):
 		return newError(connect.CodeUnavailable, ReasonUpstreamTimeout,
@@ -114,8 +116,8 @@ func codeForStatus(status int, retryable bool) connect.Code {
 	}
 }
 
-// fromUpstream converts a non-2xx upstream answer.
-func fromUpstream(e *rest.Error) *connect.Error {
+// fromUpstream converts a non-2xx upstream answer, its text redacted.
+func fromUpstream(e *rest.Error, redact redactor) *connect.Error {
 	p := e.Problem
 	retryable := e.HasRetryAfter || (p != nil && p.Retryable != nil && *p.Retryable)
 	code := codeForStatus(e.StatusCode, retryable)
@@ -123,7 +125,7 @@ func fromUpstream(e *rest.Error) *connect.Error {
 	statusText := http.StatusText(e.StatusCode)
 	text := statusText
 	if p != nil && p.Summary() != "" {
-		text = truncate(p.Summary(), maxMessageLen)
+		text = truncate(redact.text(p.Summary()), maxMessageLen) // redacted whole, before a cut could split a secret
 	}
 	if text == "" {
 		text = "unknown status"
@@ -134,11 +136,11 @@ func fromUpstream(e *rest.Error) *connect.Error {
 	reason := ""
 	if p != nil {
 		if p.RequestID != "" {
-			metadata["requestId"] = p.RequestID
+			metadata["requestId"] = redact.text(p.RequestID)
 		}
 		if p.Type != "" && p.Type != "about:blank" {
-			metadata["problemType"] = p.Type
-			reason = reasonFromType(p.Type)
+			metadata["problemType"] = redact.text(p.Type)
+			reason = reasonFromType(metadata["problemType"])
 		}
 	}
 	if reason == "" {
@@ -165,7 +167,7 @@ func fromUpstream(e *rest.Error) *connect.Error {
 		addDetails(connectErr, retryInfo)
 		return connectErr
 	}
-	addDetails(connectErr, problem(p))
+	details := []proto.Message{problem(p)}
 	if len(p.Issues) > 0 {
 		badRequest := &errdetails.BadRequest{}
 		for _, issue := range p.Issues {
@@ -177,11 +179,13 @@ func fromUpstream(e *rest.Error) *connect.Error {
 				Description: issue.Detail,
 			})
 		}
-		addDetails(connectErr, badRequest)
+		details = append(details, badRequest)
 	}
-	addDetails(connectErr, retryInfo)
+	if retryInfo != nil {
+		details = append(details, retryInfo)
+	}
 	if p.RequestID != "" {
-		addDetails(connectErr, &errdetails.RequestInfo{RequestId: p.RequestID})
+		details = append(details, &errdetails.RequestInfo{RequestId: p.RequestID})
 	}
 	if p.Href != "" || p.SupportURL != "" {
 		help := &errdetails.Help{}
@@ -191,30 +195,48 @@ func fromUpstream(e *rest.Error) *connect.Error {
 		if p.SupportURL != "" {
 			help.Links = append(help.Links, &errdetails.Help_Link{Description: "Support", Url: p.SupportURL})
 		}
-		addDetails(connectErr, help)
+		details = append(details, help)
 	}
+	for _, detail := range details {
+		redact.message(detail)
+	}
+	addDetails(connectErr, details...)
 	return connectErr
 }
 
-// newError returns a Connect error with its ErrorInfo.
+// newError returns a Connect error with its ErrorInfo. Its message and
+// metadata are made valid UTF-8 (see [validUTF8]), as gRPC needs them to be.
 func newError(code connect.Code, reason, message string, metadata map[string]string) *connect.Error {
-	connectErr := connect.NewError(code, errors.New(message))
+	connectErr := connect.NewError(code, errors.New(validUTF8(message)))
 	if metadata == nil {
 		metadata = map[string]string{}
+	}
+	for k, v := range metadata {
+		metadata[k] = validUTF8(v)
 	}
 	addDetails(connectErr, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: metadata})
 	return connectErr
 }
 
-// addDetails adds each non-nil message as a detail.
+// addDetails adds each non-nil message as a detail. A message that does not
+// marshal has its strings made valid UTF-8 (the one reason a detail of the
+// service fails to marshal), and is tried again; one that still fails is
+// counted and logged (see [DroppedDetails]).
 func addDetails[M proto.Message](connectErr *connect.Error, msgs ...M) {
 	for _, msg := range msgs {
 		if !msg.ProtoReflect().IsValid() {
 			continue
 		}
-		if detail, err := connect.NewErrorDetail(msg); err == nil {
-			connectErr.AddDetail(detail)
+		detail, err := connect.NewErrorDetail(msg)
+		if err != nil {
+			repairUTF8(msg.ProtoReflect())
+			detail, err = connect.NewErrorDetail(msg)
 		}
+		if err != nil {
+			dropDetail(msg.ProtoReflect().Descriptor().FullName(), err)
+			continue
+		}
+		connectErr.AddDetail(detail)
 	}
 }
 

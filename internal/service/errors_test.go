@@ -247,7 +247,7 @@ func TestToConnectError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := toConnectError(tt.ctx, tt.err)
+			err := toConnectError(tt.ctx, tt.err, redactor{})
 			if err.Code() != tt.wantCode {
 				t.Errorf("code = %v, want %v", err.Code(), tt.wantCode)
 			}
@@ -292,7 +292,7 @@ func TestFullProblemDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	connectErr := toConnectError(context.Background(), &rest.Error{StatusCode: 422, Problem: problem, RetryAfter: time.Hour, HasRetryAfter: true})
+	connectErr := toConnectError(context.Background(), &rest.Error{StatusCode: 422, Problem: problem, RetryAfter: time.Hour, HasRetryAfter: true}, redactor{})
 	if connectErr.Code() != connect.CodeInvalidArgument {
 		t.Errorf("code = %v", connectErr.Code())
 	}
@@ -389,7 +389,7 @@ func TestFullProblemDetails(t *testing.T) {
 
 func TestNonProblemErrorHasNoProblemDetails(t *testing.T) {
 	t.Parallel()
-	err := toConnectError(context.Background(), &rest.Error{StatusCode: http.StatusBadGateway})
+	err := toConnectError(context.Background(), &rest.Error{StatusCode: http.StatusBadGateway}, redactor{})
 	if len(err.Details()) != 1 {
 		t.Errorf("details = %d, want only the ErrorInfo", len(err.Details()))
 	}

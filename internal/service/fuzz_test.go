@@ -39,7 +39,7 @@ func FuzzTranslate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		resp, _, err := translateBody(body)
 		if err != nil {
-			if toConnectError(context.Background(), err).Code() != connect.CodeInternal {
+			if toConnectError(context.Background(), err, redactor{}).Code() != connect.CodeInternal {
 				t.Fatalf("a bad body must map to internal: %v", err)
 			}
 			return
@@ -63,7 +63,7 @@ func FuzzDecodeProblem(f *testing.F) {
 			problem = nil
 		}
 		for _, status := range []int{400, 404, 429, 500, 503} {
-			connectErr := toConnectError(context.Background(), &rest.Error{StatusCode: status, Problem: problem})
+			connectErr := toConnectError(context.Background(), &rest.Error{StatusCode: status, Problem: problem}, redactor{})
 			_ = errorInfo(t, connectErr)
 			retryable := problem != nil && problem.Retryable != nil && *problem.Retryable
 			if want := codeForStatus(status, retryable); connectErr.Code() != want {

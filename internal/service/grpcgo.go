@@ -118,9 +118,10 @@ func firstValue(ctx context.Context, key string) string {
 }
 
 // GRPCError converts an error of the service into grpc-go's: the same code,
-// message and details (with an ErrorInfo added when it has none, as every
-// error carries one), so that a client finds on this transport what the
-// Connect handler sends in grpc-status-details-bin.
+// message (made valid UTF-8, or grpc-go could not send the details) and
+// details (with an ErrorInfo added when it has none, as every error carries
+// one), so that a client finds on this transport what the Connect handler
+// sends in grpc-status-details-bin.
 func GRPCError(err error) error {
 	if err == nil {
 		return nil
@@ -132,14 +133,17 @@ func GRPCError(err error) error {
 		}
 		connectErr = connect.NewError(connect.CodeOf(err), err)
 	}
-	st := &status.Status{Code: int32(connectErr.Code()), Message: connectErr.Message()}
+	st := &status.Status{Code: int32(connectErr.Code()), Message: validUTF8(connectErr.Message())}
 	hasInfo := false
 	for _, d := range connectErr.Details() {
 		st.Details = append(st.Details, &anypb.Any{TypeUrl: typeURLPrefix + d.Type(), Value: d.Bytes()})
 		hasInfo = hasInfo || d.Type() == errorInfoName
 	}
 	if !hasInfo {
-		if info, err := anypb.New(transportErrorInfo(connectErr.Code())); err == nil {
+		info, err := anypb.New(transportErrorInfo(connectErr.Code()))
+		if err != nil {
+			dropDetail(errorInfoName, err)
+		} else {
 			st.Details = append(st.Details, info)
 		}
 	}

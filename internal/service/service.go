@@ -178,11 +178,17 @@ func (s *Service) getIntegration(ctx context.Context, procedure string, msg *amp
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, s.upstreamTimeout, errUpstreamTimeout)
 	defer cancel()
+	redact := newRedactor(creds, s.apiKey)
 	resp, err := s.calls.do(ctx, key, cause, func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, error) {
-		return s.fetch(ctx, procedure, key, creds, project, name)
+		return s.fetch(ctx, procedure, key, creds, project, name, redact)
 	})
+	if trace := rest.TraceFrom(ctx); trace != nil {
+		for i := range trace.Attempts { // the upstream's request IDs are logged
+			trace.Attempts[i].RequestID = redact.text(trace.Attempts[i].RequestID)
+		}
+	}
 	if err != nil {
-		return nil, toConnectError(ctx, err)
+		return nil, toConnectError(ctx, err, redact)
 	}
 	s.cache.put(key, resp)
 	return resp, nil
@@ -190,8 +196,9 @@ func (s *Service) getIntegration(ctx context.Context, procedure string, msg *amp
 
 // fetch gets an integration from the upstream and decodes it straight into
 // its proto message, unless the upstream's body is the one the memo's
-// response for key was made from.
-func (s *Service) fetch(ctx context.Context, procedure string, key callKey, creds rest.Credentials, project, name string) (*ampersandv1.GetIntegrationResponse, error) {
+// response for key was made from. What it logs of the body goes through
+// redact.
+func (s *Service) fetch(ctx context.Context, procedure string, key callKey, creds rest.Credentials, project, name string, redact redactor) (*ampersandv1.GetIntegrationResponse, error) {
 	body, err := s.upstream.GetIntegrationBody(ctx, creds, project, name)
 	if err != nil {
 		return nil, err
@@ -199,7 +206,7 @@ func (s *Service) fetch(ctx context.Context, procedure string, key callKey, cred
 	digest := maphash.Bytes(memoSeed, body.Data)
 	if entry := s.memo.memoized(key, digest, len(body.Data)); entry != nil {
 		for _, u := range entry.unknown {
-			s.reportUnknownEnum(ctx, procedure, u)
+			s.reportUnknownEnum(ctx, procedure, u, redact)
 		}
 		return entry.resp, nil
 	}
@@ -207,7 +214,7 @@ func (s *Service) fetch(ctx context.Context, procedure string, key callKey, cred
 	integration, err := decodeIntegration(body.Data, func(path, value string) {
 		u := unknownValue{path, value}
 		unknown = append(unknown, u)
-		s.reportUnknownEnum(ctx, procedure, u)
+		s.reportUnknownEnum(ctx, procedure, u, redact)
 	})
 	if err != nil {
 		return nil, err
@@ -218,9 +225,9 @@ func (s *Service) fetch(ctx context.Context, procedure string, key callKey, cred
 }
 
 // reportUnknownEnum logs an enum value the schema does not know, and counts it.
-func (s *Service) reportUnknownEnum(ctx context.Context, procedure string, u unknownValue) {
+func (s *Service) reportUnknownEnum(ctx context.Context, procedure string, u unknownValue, redact redactor) {
 	s.logger.WarnContext(ctx, "unknown enum value from upstream",
-		"procedure", procedure, "path", u.path, "value", truncate(u.value, 64))
+		"procedure", procedure, "path", u.path, "value", validUTF8(truncate(redact.text(u.value), 64)))
 	if s.onUnknownEnum != nil {
 		s.onUnknownEnum(indexes.ReplaceAllString(u.path, "[]"))
 	}

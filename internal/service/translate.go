@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -175,10 +176,15 @@ func (p *path) len() int {
 	return 1 + len(p.name)
 }
 
-// truncate cuts s to at most n bytes, for quoting upstream values in messages.
+// truncate cuts s to at most n bytes, for quoting upstream values in
+// messages: on a rune boundary, so that a character is never cut in two
+// (a string that was valid UTF-8 stays valid).
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for back := 0; back < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); back++ {
+		n--
 	}
 	return s[:n] + "..."
 }
