@@ -32,6 +32,8 @@ type config struct {
 	drainDelay      time.Duration
 	cacheTTL        time.Duration
 	cacheMiB        int64
+	// upstreamTracePropagation sends the W3C trace context upstream.
+	upstreamTracePropagation bool
 }
 
 // parseConfig reads flags from args, falling back on the environment for
@@ -58,6 +60,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	drainDelay := fs.String("drain-delay", envOr("DRAIN_DELAY", "0s"), "on SIGTERM, how `long` to keep serving with health NOT_SERVING before closing the listener (env DRAIN_DELAY)")
 	cacheTTL := fs.String("cache-ttl", envOr("CACHE_TTL", "0s"), "keep successful responses this `long`, per credential and names; 0: no cache (env CACHE_TTL)")
 	cacheMiB := fs.String("cache-mib", envOr("CACHE_MIB", "64"), "the cache's memory bound in `MiB` (env CACHE_MIB)")
+	tracePropagation := fs.Bool("upstream-trace-propagation", false, "send the W3C trace context (traceparent) to the upstream, a third party (env UPSTREAM_TRACE_PROPAGATION)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -79,6 +82,13 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 		var err error
 		if cfg.demo, err = strconv.ParseBool(getenv("DEMO")); err != nil {
 			return nil, fmt.Errorf("DEMO: %q is not a boolean", getenv("DEMO"))
+		}
+	}
+	cfg.upstreamTracePropagation = *tracePropagation
+	if !isSet(fs, "upstream-trace-propagation") && getenv("UPSTREAM_TRACE_PROPAGATION") != "" {
+		var err error
+		if cfg.upstreamTracePropagation, err = strconv.ParseBool(getenv("UPSTREAM_TRACE_PROPAGATION")); err != nil {
+			return nil, fmt.Errorf("UPSTREAM_TRACE_PROPAGATION: %q is not a boolean", getenv("UPSTREAM_TRACE_PROPAGATION"))
 		}
 	}
 	var err error

@@ -20,7 +20,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.addr != ":8080" || cfg.grpcAddr != "" || cfg.upstream != rest.DefaultBaseURL || cfg.demo || cfg.upstreamTimeout != 30*time.Second || cfg.apiKey != "" || cfg.corsOrigins != nil {
+	if cfg.addr != ":8080" || cfg.grpcAddr != "" || cfg.upstream != rest.DefaultBaseURL || cfg.demo || cfg.upstreamTimeout != 30*time.Second || cfg.apiKey != "" || cfg.corsOrigins != nil || cfg.upstreamTracePropagation {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
@@ -47,6 +47,14 @@ func TestParseConfigFlagWinsOverEnv(t *testing.T) {
 		!slices.Equal(cfg.corsOrigins, []string{"*", "https://a.example"}) || cfg.upstreamTimeout != time.Minute {
 		t.Errorf("from flags = %+v", cfg)
 	}
+	cfg, err = parseConfig(nil, env(map[string]string{"UPSTREAM_TRACE_PROPAGATION": "true"}), io.Discard)
+	if err != nil || !cfg.upstreamTracePropagation {
+		t.Errorf("UPSTREAM_TRACE_PROPAGATION=true: %+v, %v", cfg, err)
+	}
+	cfg, err = parseConfig([]string{"-upstream-trace-propagation=false"}, env(map[string]string{"UPSTREAM_TRACE_PROPAGATION": "true"}), io.Discard)
+	if err != nil || cfg.upstreamTracePropagation {
+		t.Errorf("-upstream-trace-propagation=false over UPSTREAM_TRACE_PROPAGATION=true: %+v, %v", cfg, err)
+	}
 	// A flag wins even over a bad environment value.
 	cfg, err = parseConfig([]string{"-demo=false"}, env(map[string]string{"DEMO": "maybe"}), io.Discard)
 	if err != nil || cfg.demo {
@@ -71,6 +79,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{"-tls-key", "k.pem"}, nil, "go together"},
 		{[]string{"extra"}, nil, "unexpected arguments"},
 		{nil, map[string]string{"DEMO": "yes please"}, "DEMO"},
+		{nil, map[string]string{"UPSTREAM_TRACE_PROPAGATION": "sometimes"}, "UPSTREAM_TRACE_PROPAGATION"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, env(tt.env), io.Discard)

@@ -19,6 +19,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
@@ -29,7 +30,9 @@ import (
 func init() {
 	// The proto and JSON codecs of the gRPC listener share the encoding of a
 	// cached response among its calls. Codecs are registered by name, for
-	// the process: this one serves and makes no gRPC calls of its own.
+	// the process: its one gRPC client, the OTLP exporter's when spans are
+	// exported over gRPC, encodes with them too (any other message is
+	// encoded as grpc-go's own codecs do).
 	for _, codec := range service.GRPCCodecs() {
 		encoding.RegisterCodecV2(codec)
 	}
@@ -51,8 +54,9 @@ func (w grpcLogWriter) Write(p []byte) (int, error) {
 // gRPC reflection (v1 and v1alpha) and gRPC health, on grpc-go's HTTP/2
 // transport, with the main listener's limits, and its log line and metrics
 // for each call of the service.
-func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsConfig *tls.Config) (*grpc.Server, *health.Server) {
+func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsConfig *tls.Config, traceCalls stats.Handler) (*grpc.Server, *health.Server) {
 	opts := []grpc.ServerOption{
+		grpc.StatsHandler(traceCalls),
 		grpc.MaxRecvMsgSize(maxRequestBytes),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.MaxConcurrentStreams(maxConcurrentStreams),

@@ -69,7 +69,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	if err != nil {
 		return err
 	}
-	upstream, err := newUpstream(cfg)
+	tracing, err := newTracing(ctx, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer tracing.flush(logger) // once the listeners are closed
+	return serve(ctx, cfg, tracing, logger)
+}
+
+// serve serves until ctx is done or SIGTERM or SIGINT comes, then finishes
+// the calls in flight.
+func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logger) error {
+	logger = slog.New(traceLogHandler{logger.Handler()})
+	upstream, err := newUpstream(cfg, tracing)
 	if err != nil {
 		return err
 	}
@@ -99,8 +111,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	}
 	svc := service.New(upstream, svcOpts...)
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
-	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
-	handler := withGrownStack(withCORS(newMux(svc, checker, observeTransportErrors(logger, m), opts...), cfg.corsOrigins))
+	traceCalls, err := tracing.connectInterceptor()
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	// The span first, so that the call's log line carries its IDs.
+	opts := append(svc.HandlerOptions(), connect.WithInterceptors(traceCalls, newObservingInterceptor(logger, m)))
+	handler := withGrownStack(withCORS(newMux(svc, checker, observeTransportErrors(logger, m, tracing.propagator), opts...), cfg.corsOrigins))
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -134,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 			ln.Close()
 			return fmt.Errorf("listen (gRPC): %w", err)
 		}
-		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig)
+		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig, tracing.grpcStatsHandler())
 	}
 	var admin *http.Server
 	if cfg.adminAddr != "" {
@@ -157,6 +174,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		"demo", cfg.demo,
 		"cacheTTL", cfg.cacheTTL.String(),
 		"upstream", cfg.upstreamForLog(),
+		"upstreamTracePropagation", cfg.upstreamTracePropagation,
+		"tracing", tracing.exporting,
 		"version", buildVersion(),
 	)
 
@@ -226,9 +245,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 }
 
 // newUpstream returns the REST client: of the configured upstream, or of the
-// in-process demo API.
-func newUpstream(cfg *config) (*rest.Client, error) {
+// in-process demo API. While tracing exports, each attempt is a span; the
+// trace context goes upstream only when the configuration says so.
+func newUpstream(cfg *config, tracing *tracing) (*rest.Client, error) {
 	opts := []rest.Option{rest.WithUserAgent(name + "/" + buildVersion())}
+	if tracing.exporting {
+		opts = append(opts, rest.WithTracing(tracing.provider))
+	}
+	if cfg.upstreamTracePropagation {
+		opts = append(opts, rest.WithTracePropagation(tracing.propagator))
+	}
 	baseURL := cfg.upstream
 	if cfg.demo {
 		baseURL = "http://demo.invalid/v1"

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/service"
@@ -89,10 +90,12 @@ func newObservingInterceptor(logger *slog.Logger, m *metrics) connect.UnaryInter
 
 // observeTransportErrors gives the calls that connect-go refuses before
 // any interceptor runs (a malformed or oversized request) their log line
-// and their count too.
-func observeTransportErrors(logger *slog.Logger, m *metrics) service.TransportErrorFunc {
+// and their count too. Such a call has no span of its own: its line
+// carries the trace context the caller sent, if any.
+func observeTransportErrors(logger *slog.Logger, m *metrics, propagator propagation.TextMapPropagator) service.TransportErrorFunc {
 	return func(r *http.Request, err *connect.Error, elapsed time.Duration) {
-		observeCall(r.Context(), logger, m, r.URL.Path, protocolOf(r), err, elapsed, &rest.Trace{})
+		ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		observeCall(ctx, logger, m, r.URL.Path, protocolOf(r), err, elapsed, &rest.Trace{})
 	}
 }
 
