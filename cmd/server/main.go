@@ -111,12 +111,13 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 	}
 	svc := service.New(upstream, svcOpts...)
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
-	traceCalls, err := tracing.connectInterceptor()
+	interceptors, err := tracing.connectInterceptors()
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
 	}
 	// The span first, so that the call's log line carries its IDs.
-	opts := append(svc.HandlerOptions(), connect.WithInterceptors(traceCalls, newObservingInterceptor(logger, m)))
+	interceptors = append(interceptors, newObservingInterceptor(logger, m, tracing.propagator))
+	opts := append(svc.HandlerOptions(), connect.WithInterceptors(interceptors...))
 	handler := withGrownStack(withCORS(newMux(svc, checker, observeTransportErrors(logger, m, tracing.propagator), opts...), cfg.corsOrigins))
 
 	protocols := new(http.Protocols)
@@ -151,7 +152,7 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 			ln.Close()
 			return fmt.Errorf("listen (gRPC): %w", err)
 		}
-		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig, tracing.grpcStatsHandler())
+		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig, tracing.propagator, tracing.grpcServerOptions()...)
 	}
 	var admin *http.Server
 	if cfg.adminAddr != "" {

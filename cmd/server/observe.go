@@ -75,10 +75,13 @@ func (m *metrics) adminHandler() http.Handler {
 
 // newObservingInterceptor logs one line per call and counts it. The line
 // holds the procedure, protocol, code, latency and the upstream's status,
-// attempts and request ID; never a header, so never a credential.
-func newObservingInterceptor(logger *slog.Logger, m *metrics) connect.UnaryInterceptorFunc {
+// attempts and request ID, and the call's trace and span IDs; never a
+// header, so never a credential. Without a span in the call's context, it
+// reads the trace context the caller sent, in propagator's headers.
+func newObservingInterceptor(logger *slog.Logger, m *metrics, propagator propagation.TextMapPropagator) connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			ctx = withCallerTrace(ctx, propagator, propagation.HeaderCarrier(req.Header()))
 			start := time.Now()
 			trace := &rest.Trace{}
 			resp, err := next(rest.WithTrace(ctx, trace), req)
@@ -94,7 +97,7 @@ func newObservingInterceptor(logger *slog.Logger, m *metrics) connect.UnaryInter
 // carries the trace context the caller sent, if any.
 func observeTransportErrors(logger *slog.Logger, m *metrics, propagator propagation.TextMapPropagator) service.TransportErrorFunc {
 	return func(r *http.Request, err *connect.Error, elapsed time.Duration) {
-		ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx := withCallerTrace(r.Context(), propagator, propagation.HeaderCarrier(r.Header))
 		observeCall(ctx, logger, m, r.URL.Path, protocolOf(r), err, elapsed, &rest.Trace{})
 	}
 }

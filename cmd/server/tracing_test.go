@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -27,6 +30,8 @@ import (
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/demo"
+	"github.com/ampersand-connect/gateway/internal/service"
 )
 
 // Distinctive values, so that a leak into a span is found by a search.
@@ -377,28 +382,154 @@ func TestTraceExportProtocol(t *testing.T) {
 	}
 }
 
-// TestNoTracingKeepsCallersTraceID checks that with tracing off (a no-op
-// tracer provider) the log line of a call still carries the trace ID the
-// caller sent, and that the upstream gets no traceparent.
+// TestNoTracingKeepsCallersTraceID checks that with tracing off (the
+// default) the log line of a call on either listener still carries the
+// trace ID the caller sent, and that the upstream gets the caller's
+// traceparent as it came when propagation is on, and none otherwise.
 func TestNoTracingKeepsCallersTraceID(t *testing.T) {
 	t.Parallel()
 	up := newFlakyUpstream(t)
-	p := serveInProcess(t, noTracing(), "-upstream", up.URL+"/v1")
-	client := ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, "http://"+p.addr)
-	req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "off"})
-	req.Header().Set("X-Api-Key", traceKey)
-	req.Header().Set("Traceparent", callerParent)
-	if _, err := client.GetIntegration(context.Background(), req); err != nil {
-		t.Fatal(err)
+	servers := map[bool]*inProcess{
+		false: serveInProcess(t, noTracing(), "-upstream", up.URL+"/v1"),
+		true:  serveInProcess(t, noTracing(), "-upstream", up.URL+"/v1", "-upstream-trace-propagation"),
 	}
-	found := false
-	for _, line := range p.logs.lines() {
-		found = found || line["msg"] == "call" && line["traceId"] == callerTrace
+	n := 0
+	for _, port := range []string{"main", "grpc"} {
+		for _, propagate := range []bool{false, true} {
+			p := servers[propagate]
+			name := fmt.Sprintf("off-%s-%v", port, propagate)
+			n++
+			traceID := fmt.Sprintf("%032x", n) // one per case
+			traceparent := "00-" + traceID + "-" + callerSpan + "-01"
+			var err error
+			if port == "main" {
+				client := ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, "http://"+p.addr)
+				req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: name})
+				req.Header().Set("X-Api-Key", traceKey)
+				req.Header().Set("Traceparent", traceparent)
+				_, err = client.GetIntegration(context.Background(), req)
+			} else {
+				conn, dialErr := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+				if dialErr != nil {
+					t.Fatal(dialErr)
+				}
+				ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", traceKey, "traceparent", traceparent)
+				_, err = ampersandv1.NewIntegrationServiceClient(conn).GetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: name})
+				conn.Close()
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			found := false
+			for _, line := range p.logs.lines() {
+				found = found || line["msg"] == "call" && line["traceId"] == traceID && line["spanId"] == callerSpan
+			}
+			if !found {
+				t.Errorf("%s: no call line with the caller's trace ID", name)
+			}
+			want := ""
+			if propagate {
+				want = traceparent
+			}
+			if got := up.traceparentsOf(name); len(got) != 2 || got[0] != want || got[1] != want {
+				t.Errorf("%s: the upstream got traceparents %q, want %q twice", name, got, want)
+			}
+		}
 	}
-	if !found {
-		t.Errorf("no call line with the caller's trace ID")
+}
+
+// BenchmarkTracingOverhead measures a call of a 1.6 KB integration on each
+// listener, served as serve wires it: with tracing off (the default: only
+// the caller's trace context is read), with tracing off and not even that
+// (as before tracing was added), and exporting (to an exporter that drops
+// the spans).
+func BenchmarkTracingOverhead(b *testing.B) {
+	body := demo.Sized(1600)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer upstream.Close()
+	exporting := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	defer exporting.Shutdown(context.Background())
+	uninstrumented := noTracing()
+	uninstrumented.propagator = propagation.NewCompositeTextMapPropagator() // reads nothing
+	for _, mode := range []struct {
+		name    string
+		tracing *tracing
+	}{
+		{"uninstrumented", uninstrumented},
+		{"off", noTracing()},
+		{"exporting", &tracing{provider: exporting, propagator: propagation.TraceContext{}, exporting: true}},
+	} {
+		logger := slog.New(traceLogHandler{slog.NewJSONHandler(io.Discard, nil)})
+		client, err := newUpstream(&config{upstream: upstream.URL}, mode.tracing)
+		if err != nil {
+			b.Fatal(err)
+		}
+		svc := service.New(client, service.WithAPIKey("k"), service.WithLogger(logger))
+		m := newMetrics()
+		interceptors, err := mode.tracing.connectInterceptors()
+		if err != nil {
+			b.Fatal(err)
+		}
+		interceptors = append(interceptors, newObservingInterceptor(logger, m, mode.tracing.propagator))
+		opts := append(svc.HandlerOptions(), connect.WithInterceptors(interceptors...))
+		mux := newMux(svc, grpchealth.NewStaticChecker(), observeTransportErrors(logger, m, mode.tracing.propagator), opts...)
+		main := httptest.NewServer(mux)
+		grpcSrv, _ := newGRPCServer(svc, logger, m, nil, mode.tracing.propagator, mode.tracing.grpcServerOptions()...)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() { _ = grpcSrv.Serve(ln) }()
+		conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			b.Fatal(err)
+		}
+
+		connectClient := ampersandv1connect.NewIntegrationServiceClient(main.Client(), main.URL)
+		req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"})
+		req.Header().Set("Traceparent", callerParent)
+		b.Run("port=main/tracing="+mode.name, func(b *testing.B) {
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				if _, err := connectClient.GetIntegration(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		grpcClient := ampersandv1.NewIntegrationServiceClient(conn)
+		msg := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "traceparent", callerParent)
+		b.Run("port=grpc/tracing="+mode.name, func(b *testing.B) {
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				if _, err := grpcClient.GetIntegration(ctx, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		conn.Close()
+		grpcSrv.Stop()
+		main.Close()
 	}
-	if got := up.traceparentsOf("off"); len(got) != 2 || got[0] != "" || got[1] != "" {
-		t.Errorf("the upstream got traceparents %q", got)
+}
+
+// reportCPU reports the process's CPU time per operation (client, server
+// and upstream together, as they share the process), from its call to the
+// call of the function it returns.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
+}
+
+func cpuTime() time.Duration {
+	var usage syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }
