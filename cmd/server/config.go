@@ -61,6 +61,14 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	cacheTTL := fs.String("cache-ttl", envOr("CACHE_TTL", "0s"), "keep successful responses this `long`, per credential and names; 0: no cache (env CACHE_TTL)")
 	cacheMiB := fs.String("cache-mib", envOr("CACHE_MIB", "64"), "the cache's memory bound in `MiB` (env CACHE_MIB)")
 	tracePropagation := fs.Bool("upstream-trace-propagation", false, "send the W3C trace context (traceparent) to the upstream, a third party (env UPSTREAM_TRACE_PROPAGATION)")
+	fs.Usage = func() {
+		fmt.Fprintf(output, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		fmt.Fprintf(output, "\nEnvironment only: AMPERSAND_API_KEY (the key used when a client sends none); "+
+			"OTEL_* (OpenTelemetry's standard variables: spans are exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; see README.md).\n")
+		fmt.Fprintf(output, "\nOn SIGTERM or SIGINT the server exits within -drain-delay + -upstream-timeout + %v: "+
+			"it drains, finishes the calls in flight, and exports the last spans.\n", shutdownMargin+flushTimeout)
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

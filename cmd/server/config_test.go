@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"io"
 	"slices"
 	"strings"
@@ -88,6 +90,21 @@ func TestParseConfigErrors(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("error leaks a password: %v", err)
+		}
+	}
+}
+
+// TestUsage checks that -h names the variables that have no flag, and the
+// bound on the time to stop that a deployment's grace period must cover.
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	if _, err := parseConfig([]string{"-h"}, env(nil), &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, want := range []string{"-upstream-trace-propagation", "(env DRAIN_DELAY)", "Environment only: AMPERSAND_API_KEY", "OTEL_*", "within -drain-delay + -upstream-timeout + 10s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -224,7 +224,7 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 		time.Sleep(cfg.drainDelay)
 	}
 	logger.Info("shutting down: finishing calls in flight")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.upstreamTimeout+5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.upstreamTimeout+shutdownMargin)
 	defer cancel()
 	grpcStopped := make(chan struct{})
 	go func() {
@@ -287,6 +287,10 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 	web.Register(mux)
 	return mux
 }
+
+// shutdownMargin is how much longer than -upstream-timeout the calls in
+// flight at shutdown may take; then they are cut.
+const shutdownMargin = 5 * time.Second
 
 // The listeners' limits.
 const (
