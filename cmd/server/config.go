@@ -32,6 +32,8 @@ type config struct {
 	drainDelay      time.Duration
 	cacheTTL        time.Duration
 	cacheMiB        int64
+	// upstreamTracePropagation sends the W3C trace context upstream.
+	upstreamTracePropagation bool
 }
 
 // errVersion is returned by [parseConfig] for -version.
@@ -79,6 +81,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	drainDelay := textFlag("drain-delay", "DRAIN_DELAY", "0s", "on SIGTERM, keep serving with health NOT_SERVING for this `duration` before closing the listener (env DRAIN_DELAY)")
 	cacheTTL := textFlag("cache-ttl", "CACHE_TTL", "0s", "keep successful responses for this `duration`, per credential and names; 0: no cache (env CACHE_TTL)")
 	cacheMiB := textFlag("cache-mib", "CACHE_MIB", "64", "the cache's memory bound in `MiB` (env CACHE_MIB)")
+	tracePropagation := fs.Bool("upstream-trace-propagation", false, "send the W3C trace context (traceparent) to the upstream, a third party (env UPSTREAM_TRACE_PROPAGATION)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
@@ -110,6 +113,12 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 		var err error
 		if cfg.demo, err = strconv.ParseBool(getenv("DEMO")); err != nil {
 			return nil, fmt.Errorf("DEMO: %q is not a boolean", getenv("DEMO"))
+		}
+	}
+	cfg.upstreamTracePropagation = *tracePropagation
+	if !isSet(fs, "upstream-trace-propagation") && getenv("UPSTREAM_TRACE_PROPAGATION") != "" {
+		if cfg.upstreamTracePropagation, err = strconv.ParseBool(getenv("UPSTREAM_TRACE_PROPAGATION")); err != nil {
+			return nil, fmt.Errorf("UPSTREAM_TRACE_PROPAGATION: %q is not a boolean", getenv("UPSTREAM_TRACE_PROPAGATION"))
 		}
 	}
 	if cfg.upstreamTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.upstreamTimeout <= 0 {
@@ -178,7 +187,15 @@ Environment:
     	the API key sent upstream when a client sends no credentials of its own
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY
     	the proxy to reach the upstream through, as Go reads them
-
+  OTEL_*
+    	OpenTelemetry's standard variables: spans are exported over OTLP when
+    	OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) is set (see README.md)
+`)
+	fmt.Fprintf(w, `
+On SIGTERM or SIGINT the server exits within -drain-delay + -upstream-timeout + %v:
+it drains, finishes the calls in flight, and exports the last spans.
+`, shutdownMargin+flushTimeout)
+	fmt.Fprint(w, `
 Example: `+name+` -demo, then open http://localhost:8080/ (see README.md)
 `)
 }

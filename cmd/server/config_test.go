@@ -22,7 +22,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.addr != ":8080" || cfg.grpcAddr != "" || cfg.upstream != rest.DefaultBaseURL || cfg.demo || cfg.upstreamTimeout != 30*time.Second || cfg.apiKey != "" || cfg.corsOrigins != nil {
+	if cfg.addr != ":8080" || cfg.grpcAddr != "" || cfg.upstream != rest.DefaultBaseURL || cfg.demo || cfg.upstreamTimeout != 30*time.Second || cfg.apiKey != "" || cfg.corsOrigins != nil || cfg.upstreamTracePropagation {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
@@ -49,6 +49,14 @@ func TestParseConfigFlagWinsOverEnv(t *testing.T) {
 		!slices.Equal(cfg.corsOrigins, []string{"*", "https://a.example"}) || cfg.upstreamTimeout != time.Minute {
 		t.Errorf("from flags = %+v", cfg)
 	}
+	cfg, err = parseConfig(nil, env(map[string]string{"UPSTREAM_TRACE_PROPAGATION": "true"}), io.Discard, io.Discard)
+	if err != nil || !cfg.upstreamTracePropagation {
+		t.Errorf("UPSTREAM_TRACE_PROPAGATION=true: %+v, %v", cfg, err)
+	}
+	cfg, err = parseConfig([]string{"-upstream-trace-propagation=false"}, env(map[string]string{"UPSTREAM_TRACE_PROPAGATION": "true"}), io.Discard, io.Discard)
+	if err != nil || cfg.upstreamTracePropagation {
+		t.Errorf("-upstream-trace-propagation=false over UPSTREAM_TRACE_PROPAGATION=true: %+v, %v", cfg, err)
+	}
 	// A flag wins even over a bad environment value.
 	cfg, err = parseConfig([]string{"-demo=false"}, env(map[string]string{"DEMO": "maybe"}), io.Discard, io.Discard)
 	if err != nil || cfg.demo {
@@ -73,6 +81,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{"-tls-key", "k.pem"}, nil, "go together"},
 		{[]string{"extra"}, nil, "unexpected arguments"},
 		{nil, map[string]string{"DEMO": "yes please"}, "DEMO"},
+		{nil, map[string]string{"UPSTREAM_TRACE_PROPAGATION": "sometimes"}, "UPSTREAM_TRACE_PROPAGATION"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, env(tt.env), io.Discard, io.Discard)
@@ -128,5 +137,20 @@ func TestParseConfigUsageErrors(t *testing.T) {
 	var usageErr *usageError
 	if err == nil || errors.As(err, &usageErr) {
 		t.Errorf("bad value: err = %v", err)
+	}
+}
+
+// TestUsage checks that -h names the variables that have no flag, and the
+// bound on the time to stop that a deployment's grace period must cover.
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	if _, err := parseConfig([]string{"-h"}, env(nil), &out, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, want := range []string{"-upstream-trace-propagation", "(env DRAIN_DELAY)", "AMPERSAND_API_KEY", "OTEL_*", "within -drain-delay + -upstream-timeout + 10s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/encoding"
@@ -29,7 +30,9 @@ import (
 func init() {
 	// The proto and JSON codecs of the gRPC listener share the encoding of a
 	// cached response among its calls. Codecs are registered by name, for
-	// the process: this one serves and makes no gRPC calls of its own.
+	// the process: its one gRPC client, the OTLP exporter's when spans are
+	// exported over gRPC, encodes with them too (any other message is
+	// encoded as grpc-go's own codecs do).
 	for _, codec := range service.GRPCCodecs() {
 		encoding.RegisterCodecV2(codec)
 	}
@@ -50,8 +53,10 @@ func (w grpcLogWriter) Write(p []byte) (int, error) {
 // newGRPCServer returns the server of the -grpc-addr listener: the service,
 // gRPC reflection (v1 and v1alpha) and gRPC health, on grpc-go's HTTP/2
 // transport, with the main listener's limits, and its log line and metrics
-// for each call of the service.
-func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsConfig *tls.Config) (*grpc.Server, *health.Server) {
+// for each call of the service, in the trace context the caller sent in
+// propagator's metadata; extra options (the tracing's stats handler) come
+// last.
+func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsConfig *tls.Config, propagator propagation.TextMapPropagator, extra ...grpc.ServerOption) (*grpc.Server, *health.Server) {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxRequestBytes),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
@@ -65,13 +70,13 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 		// flight: half the shortest interval grpc-go's client can be set
 		// to (10 s), so that jitter never makes one of its pings early.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m), compressingGRPCInterceptor(compressMinBytes)),
+		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m, propagator), compressingGRPCInterceptor(compressMinBytes)),
 		grpc.UnknownServiceHandler(service.UnknownGRPCMethod),
 	}
 	if tlsConfig != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConfig)))
 	}
-	srv := grpc.NewServer(opts...)
+	srv := grpc.NewServer(append(opts, extra...)...)
 	svc.RegisterGRPC(srv)
 	checker := health.NewServer()
 	checker.SetServingStatus(ampersandv1connect.IntegrationServiceName, healthpb.HealthCheckResponse_SERVING)
@@ -87,14 +92,16 @@ func logGRPCTo(logger *slog.Logger) {
 }
 
 // observingGRPCInterceptor gives each call of the service on the gRPC
-// listener the log line and the count it gets on the main listener. Calls
-// of health and reflection pass unobserved, as they do there.
-func observingGRPCInterceptor(logger *slog.Logger, m *metrics) grpc.UnaryServerInterceptor {
+// listener the log line and the count it gets on the main listener, and
+// the trace context the caller sent, as there. Calls of health and
+// reflection pass unobserved, as they do there.
+func observingGRPCInterceptor(logger *slog.Logger, m *metrics, propagator propagation.TextMapPropagator) grpc.UnaryServerInterceptor {
 	prefix := "/" + ampersandv1connect.IntegrationServiceName + "/"
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if !strings.HasPrefix(info.FullMethod, prefix) {
 			return handler(ctx, req)
 		}
+		ctx = withCallerTrace(ctx, propagator, incomingMetadata{ctx})
 		start := time.Now()
 		trace := &rest.Trace{}
 		resp, err := handler(rest.WithTrace(ctx, trace), req)

@@ -15,6 +15,7 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
@@ -32,7 +33,7 @@ func startPorts(t *testing.T, svc *service.Service, checker grpchealth.Checker) 
 	p := &ports{}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	m := newMetrics()
-	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
+	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m, propagation.TraceContext{})))
 	main := httptest.NewUnstartedServer(withGrownStack(newMux(svc, checker, observeTransportErrors(logger, m), opts...)))
 	main.Config.Protocols = new(http.Protocols)
 	main.Config.Protocols.SetHTTP1(true)

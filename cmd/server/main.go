@@ -76,10 +76,22 @@ const (
 	logBatchDelay = 100 * time.Millisecond
 )
 
-// run serves until ctx is done or SIGTERM or SIGINT comes, then stops
-// gracefully.
+// run serves, with tracing as the OTEL_* variables say, until ctx is done
+// or SIGTERM or SIGINT comes, then stops gracefully.
 func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
-	upstream, err := newUpstream(cfg)
+	tracing, err := newTracing(ctx, os.Getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer tracing.flush(logger) // once the listeners are closed
+	return serve(ctx, cfg, tracing, logger)
+}
+
+// serve serves until ctx is done or SIGTERM or SIGINT comes, then finishes
+// the calls in flight.
+func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logger) error {
+	logger = slog.New(traceLogHandler{logger.Handler()})
+	upstream, err := newUpstream(cfg, tracing)
 	if err != nil {
 		return err
 	}
@@ -109,8 +121,14 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	}
 	svc := service.New(upstream, svcOpts...)
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
-	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
-	handler := withGrownStack(withCORS(newMux(svc, checker, observeTransportErrors(logger, m), opts...), cfg.corsOrigins))
+	interceptors, err := tracing.connectInterceptors()
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	// The span first, so that the call's log line carries its IDs.
+	interceptors = append(interceptors, newObservingInterceptor(logger, m, tracing.propagator))
+	opts := append(svc.HandlerOptions(), connect.WithInterceptors(interceptors...))
+	handler := withGrownStack(withCORS(newMux(svc, checker, observeTransportErrors(logger, m, tracing.propagator), opts...), cfg.corsOrigins))
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -144,7 +162,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 			ln.Close()
 			return fmt.Errorf("listen (gRPC): %w", err)
 		}
-		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig)
+		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig, tracing.propagator, tracing.grpcServerOptions()...)
 	}
 	var admin *http.Server
 	if cfg.adminAddr != "" {
@@ -167,6 +185,8 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		"demo", cfg.demo,
 		"cacheTTL", cfg.cacheTTL.String(),
 		"upstream", cfg.upstreamForLog(),
+		"upstreamTracePropagation", cfg.upstreamTracePropagation,
+		"tracing", tracing.exporting,
 		"version", buildVersion(),
 	)
 
@@ -214,7 +234,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		time.Sleep(cfg.drainDelay)
 	}
 	logger.Info("shutting down: finishing calls in flight")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.upstreamTimeout+5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.upstreamTimeout+shutdownMargin)
 	defer cancel()
 	grpcStopped := make(chan struct{})
 	go func() {
@@ -236,9 +256,16 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 }
 
 // newUpstream returns the REST client: of the configured upstream, or of the
-// in-process demo API.
-func newUpstream(cfg *config) (*rest.Client, error) {
+// in-process demo API. While tracing exports, each attempt is a span; the
+// trace context goes upstream only when the configuration says so.
+func newUpstream(cfg *config, tracing *tracing) (*rest.Client, error) {
 	opts := []rest.Option{rest.WithUserAgent(name + "/" + buildVersion())}
+	if tracing.exporting {
+		opts = append(opts, rest.WithTracing(tracing.provider))
+	}
+	if cfg.upstreamTracePropagation {
+		opts = append(opts, rest.WithTracePropagation(tracing.propagator))
+	}
 	baseURL := cfg.upstream
 	if cfg.demo {
 		baseURL = "http://demo.invalid/v1"
@@ -278,6 +305,10 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 	mux.HandleFunc("/", unknownRoute)
 	return mux
 }
+
+// shutdownMargin is how much longer than -upstream-timeout the calls in
+// flight at shutdown may take; then they are cut.
+const shutdownMargin = 5 * time.Second
 
 // The listeners' limits.
 const (

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/service"
@@ -83,11 +84,14 @@ func (m *metrics) adminHandler() http.Handler {
 
 // newObservingInterceptor logs one line per call and counts it. The line
 // holds the procedure, protocol, code, latency and the upstream's status,
-// attempts and request ID, and, when the last attempt got no answer, its
-// cause and the transport's error; never a header, so never a credential.
-func newObservingInterceptor(logger *slog.Logger, m *metrics) connect.UnaryInterceptorFunc {
+// attempts and request ID, when the last attempt got no answer its cause
+// and the transport's error, and the call's trace and span IDs; never a
+// header, so never a credential. Without a span in the call's context, it
+// reads the trace context the caller sent, in propagator's headers.
+func newObservingInterceptor(logger *slog.Logger, m *metrics, propagator propagation.TextMapPropagator) connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			ctx = withCallerTrace(ctx, propagator, propagation.HeaderCarrier(req.Header()))
 			start := time.Now()
 			trace := &rest.Trace{}
 			resp, err := next(rest.WithTrace(ctx, trace), req)
@@ -99,10 +103,12 @@ func newObservingInterceptor(logger *slog.Logger, m *metrics) connect.UnaryInter
 
 // observeTransportErrors gives the calls that connect-go refuses before
 // any interceptor runs (a malformed or oversized request) their log line
-// and their count too.
-func observeTransportErrors(logger *slog.Logger, m *metrics) service.TransportErrorFunc {
+// and their count too. Such a call has no span of its own: its line
+// carries the trace context the caller sent, if any.
+func observeTransportErrors(logger *slog.Logger, m *metrics, propagator propagation.TextMapPropagator) service.TransportErrorFunc {
 	return func(r *http.Request, err *connect.Error, elapsed time.Duration) {
-		observeCall(r.Context(), logger, m, r.URL.Path, protocolOf(r), err, elapsed, &rest.Trace{})
+		ctx := withCallerTrace(r.Context(), propagator, propagation.HeaderCarrier(r.Header))
+		observeCall(ctx, logger, m, r.URL.Path, protocolOf(r), err, elapsed, &rest.Trace{})
 	}
 }
 

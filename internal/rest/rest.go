@@ -19,6 +19,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultBaseURL is the base URL of Ampersand's public REST API.
@@ -50,6 +53,11 @@ type Client struct {
 	userAgent   string
 	maxBodySize int64
 	retry       RetryPolicy
+	tracer      trace.Tracer                  // nil: no spans
+	propagator  propagation.TextMapPropagator // nil: no trace context sent upstream
+	spanName    string                        // "GET " and urlTemplate
+	urlTemplate string                        // the integration's path, its names as parameters
+	port        int                           // the base URL's port
 }
 
 // Option configures a [Client].
@@ -103,6 +111,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	c.httpClient.CheckRedirect = func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
+	}
+	c.urlTemplate = base.Path + "/projects/{projectIdOrName}/integrations/{integrationIdOrName}"
+	c.spanName = http.MethodGet + " " + c.urlTemplate
+	c.port = defaultPort(base.Scheme)
+	if port, err := strconv.Atoi(base.Port()); err == nil {
+		c.port = port
 	}
 	return c, nil
 }
@@ -208,7 +222,7 @@ func (c *Client) GetIntegrationBody(ctx context.Context, creds Credentials, proj
 	trace := TraceFrom(ctx)
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		body, resp, err := c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)
+		body, resp, err := c.attempt(ctx, attempt, creds, projectIDOrName, integrationIDOrName)
 		wait, retry, reason := c.retry.decide(ctx, attempt, err)
 		if trace != nil {
 			trace.Attempts = append(trace.Attempts, newAttempt(resp, err, time.Since(start), reason))
@@ -262,6 +276,9 @@ func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectI
 	}
 	if creds.Authorization != "" {
 		req.Header.Set("Authorization", creds.Authorization)
+	}
+	if c.propagator != nil {
+		c.propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
