@@ -11,7 +11,9 @@ RUN go build -ldflags "-s -w -X main.version=${VERSION}" -o /out/server ./cmd/se
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/server /server
-USER nonroot:nonroot
+# distroless's nonroot user, by number, so that Kubernetes' runAsNonRoot can
+# check it (deploy/kubernetes runs it as the same user).
+USER 65532:65532
 # 9090: the gRPC port, when started with -grpc-addr :9090
 EXPOSE 8080 9090
 ENTRYPOINT ["/server"]

@@ -329,7 +329,8 @@ func newFastGzipWriter() connect.Compressor {
 }
 
 // withCORS lets browsers on the allowed origins ("*" for any) call every
-// procedure with the Connect, gRPC-Web and gRPC headers. With no origin it
+// procedure with the Connect, gRPC-Web and gRPC headers, credentials and
+// the W3C trace context. With no origin it
 // returns h unchanged: browsers' cross-origin calls are refused.
 func withCORS(h http.Handler, origins []string) http.Handler {
 	if len(origins) == 0 {
@@ -338,7 +339,7 @@ func withCORS(h http.Handler, origins []string) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", "X-Api-Key"),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", "X-Api-Key", "Traceparent", "Tracestate"),
 		ExposedHeaders: append(connectcors.ExposedHeaders(), "ETag"),
 		MaxAge:         7200,
 	}).Handler(h)

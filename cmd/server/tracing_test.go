@@ -533,3 +533,21 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
 	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }
+
+// TestCORSAllowsTraceContext checks that a browser page on an allowed
+// origin may send the W3C trace context headers: without them in the
+// preflight's answer, a page whose fetch is traced could not call at all.
+func TestCORSAllowsTraceContext(t *testing.T) {
+	t.Parallel()
+	handler := withCORS(http.NotFoundHandler(), []string{"https://app.example.com"})
+	req := httptest.NewRequest(http.MethodOptions, "/ampersand.v1.IntegrationService/GetIntegration", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "connect-protocol-version,content-type,traceparent,tracestate")
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, req)
+	allowed := strings.ToLower(w.Header().Get("Access-Control-Allow-Headers"))
+	if w.Header().Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(allowed, "traceparent") || !strings.Contains(allowed, "tracestate") {
+		t.Errorf("preflight with traceparent: %d %v", w.Code, w.Header())
+	}
+}
