@@ -7,11 +7,11 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN go build -ldflags "-s -w -X main.version=${VERSION}" -o /out/server ./cmd/server
+RUN go build -ldflags "-s -w -X main.version=${VERSION}" -o /out/ampersand-connect ./cmd/ampersand-connect
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/server /server
+COPY --from=build /out/ampersand-connect /ampersand-connect
 USER nonroot:nonroot
 # 9090: the gRPC port, when started with -grpc-addr :9090
 EXPOSE 8080 9090
-ENTRYPOINT ["/server"]
+ENTRYPOINT ["/ampersand-connect"]
