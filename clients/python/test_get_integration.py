@@ -45,7 +45,7 @@ class GetIntegrationTest(unittest.TestCase):
         if not binary:
             cls.tmp = tempfile.TemporaryDirectory()
             binary = os.path.join(cls.tmp.name, "server")
-            subprocess.run(["go", "build", "-o", binary, "./cmd/server"], cwd=REPO_ROOT, check=True)
+            subprocess.run(["go", "build", "-o", binary, "./cmd/ampersand-connect"], cwd=REPO_ROOT, check=True)
         cls.server = subprocess.Popen(
             [binary, "-demo", "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0"],
             stderr=subprocess.PIPE,

@@ -57,7 +57,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "calls in flight at once")
 	duration := flag.Duration("duration", 2*time.Second, "length of one round of one path")
 	rounds := flag.Int("rounds", 5, "rounds over all paths")
-	server := flag.String("server", "", "server binary (default: build ./cmd/server)")
+	server := flag.String("server", "", "server binary (default: build ./cmd/ampersand-connect)")
 	serverArgs := flag.String("server-args", "", "more flags for the server, space-separated (e.g. -cache-ttl=1m)")
 	decode := flag.Bool("decode", false, "drive the server with connect-go clients that decode every answer, instead of reading the bytes")
 	vary := flag.Bool("vary", false, "make every upstream body differ (by trailing white space), so that the server's translation memo never hits")
@@ -262,7 +262,7 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		}
 		defer os.RemoveAll(dir)
 		serverBinary = filepath.Join(dir, "server")
-		if out, err := exec.Command("go", "build", "-o", serverBinary, "./cmd/server").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", serverBinary, "./cmd/ampersand-connect").CombinedOutput(); err != nil {
 			return fmt.Errorf("build server: %v\n%s", err, out)
 		}
 	}

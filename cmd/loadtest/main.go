@@ -57,7 +57,7 @@ var mix = []scenario{
 func run() error {
 	calls := flag.Int("calls", 10000, "calls in all")
 	concurrency := flag.Int("concurrency", 200, "calls in flight at once")
-	server := flag.String("server", "", "server binary (default: build ./cmd/server)")
+	server := flag.String("server", "", "server binary (default: build ./cmd/ampersand-connect)")
 	flag.Parse()
 
 	binary := *server
@@ -68,7 +68,7 @@ func run() error {
 		}
 		defer os.RemoveAll(dir)
 		binary = filepath.Join(dir, "server")
-		if out, err := exec.Command("go", "build", "-o", binary, "./cmd/server").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", binary, "./cmd/ampersand-connect").CombinedOutput(); err != nil {
 			return fmt.Errorf("build server: %v\n%s", err, out)
 		}
 	}

@@ -172,7 +172,7 @@ func buildServer() (*binaryInfo, error) {
 		return nil, err
 	}
 	info := &binaryInfo{path: filepath.Join(dir, "server"), flags: map[string]string{}}
-	build := exec.Command("go", "build", "-o", info.path, "./cmd/server")
+	build := exec.Command("go", "build", "-o", info.path, "./cmd/ampersand-connect")
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build: %v\n%s", err, out)

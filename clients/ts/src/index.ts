@@ -1,5 +1,5 @@
-// @ampersand-connect/client: a typed client of ampersand.v1.IntegrationService
-// for Connect-ES v2, with the error detail types the service sends.
+// @ampersand-connect/client: typed clients of the ampersand.v1 services for
+// Connect-ES v2, with the error detail types the service sends.
 //
 //   import { createClient } from "@connectrpc/connect";
 //   import { createConnectTransport } from "@connectrpc/connect-web";
@@ -24,10 +24,9 @@ import {
   type RetryInfo,
 } from "./gen/google/rpc/error_details_pb.js";
 
-export * from "./gen/ampersand/v1/integration_pb.js";
-export * from "./gen/ampersand/v1/integration_service_pb.js";
-export * from "./gen/ampersand/v1/problem_pb.js";
-export * from "./gen/google/rpc/error_details_pb.js";
+// Every message, enum and service of the schema, and the google.rpc error
+// details.
+export * from "./gen/index.js";
 
 /** The domain of every error's google.rpc.ErrorInfo. */
 export const errorDomain = "api.withampersand.com";

@@ -1,5 +1,5 @@
 // Starts the real server binary for the Node and browser tests: the one in
-// $SERVER_BIN, or one built from ./cmd/server.
+// $SERVER_BIN, or one built from ./cmd/ampersand-connect.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ function serverBinary() {
   }
   if (!built) {
     built = join(mkdtempSync(join(tmpdir(), "ampersand-connect-")), "server");
-    execFileSync("go", ["build", "-o", built, "./cmd/server"], { cwd: repoRoot, stdio: "inherit" });
+    execFileSync("go", ["build", "-o", built, "./cmd/ampersand-connect"], { cwd: repoRoot, stdio: "inherit" });
   }
   return built;
 }

@@ -1,7 +1,7 @@
-// Command server serves ampersand.v1.IntegrationService over Connect, gRPC
-// and gRPC-Web in front of Ampersand's REST API, with gRPC reflection and
-// health on the same port, and optionally gRPC alone on a port of its own,
-// on grpc-go's transport. See README.md for its flags.
+// Command ampersand-connect serves ampersand.v1.IntegrationService over
+// Connect, gRPC and gRPC-Web in front of Ampersand's REST API, with gRPC
+// reflection and health on the same port, and optionally gRPC alone on a
+// port of its own, on grpc-go's transport. See README.md for its flags.
 package main
 
 import (
