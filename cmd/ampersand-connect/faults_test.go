@@ -41,7 +41,7 @@ func newFaultyUpstream(t *testing.T) *faultyUpstream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknown, err := os.ReadFile("../../internal/service/testdata/integrations/unknown.json")
+	unknown, err := os.ReadFile("../../internal/translate/testdata/integrations/unknown.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestFaults(t *testing.T) {
 		{fault: "html-503", wantCode: connect.CodeUnavailable, wantReason: "SERVICE_UNAVAILABLE", wantMessage: "upstream answered 503: Service Unavailable", maxTime: 2 * time.Second},
 		{fault: "echo", wantCode: connect.CodeUnauthenticated, wantReason: "REDACTED_AND_REDACTED", wantMessage: "upstream answered 401: rejected [REDACTED] and [REDACTED]", wantProblem: true, maxTime: 2 * time.Second},
 		{fault: "empty-500", wantCode: connect.CodeInternal, wantReason: "INTERNAL_SERVER_ERROR", wantMessage: "upstream answered 500: Internal Server Error", maxTime: 2 * time.Second},
-		{fault: "empty-200", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid response: decode integration: not a JSON object", maxTime: 2 * time.Second},
+		{fault: "empty-200", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid integration: (body): empty body, want JSON", maxTime: 2 * time.Second},
 		{fault: "huge", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid response: body exceeds 16777216 bytes", maxTime: 5 * time.Second},
 		{fault: "429-near", minTime: time.Second, maxTime: 3 * time.Second},
 		{fault: "429-far", wantCode: connect.CodeResourceExhausted, wantReason: "TOO_MANY_REQUESTS", wantMessage: "upstream answered 429: rate limit exceeded", wantRetry: true, wantProblem: true, maxTime: 2 * time.Second},

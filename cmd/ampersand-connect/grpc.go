@@ -22,7 +22,6 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/service"
 )
@@ -79,7 +78,9 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 	srv := grpc.NewServer(append(opts, extra...)...)
 	svc.RegisterGRPC(srv)
 	checker := health.NewServer()
-	checker.SetServingStatus(ampersandv1connect.IntegrationServiceName, healthpb.HealthCheckResponse_SERVING)
+	for _, name := range svc.ServiceNames() {
+		checker.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
 	healthpb.RegisterHealthServer(srv, checker)
 	reflection.Register(srv)
 	return srv, checker
@@ -96,7 +97,7 @@ func logGRPCTo(logger *slog.Logger) {
 // the trace context the caller sent, as there. Calls of health and
 // reflection pass unobserved, as they do there.
 func observingGRPCInterceptor(logger *slog.Logger, m *metrics, propagator propagation.TextMapPropagator) grpc.UnaryServerInterceptor {
-	prefix := "/" + ampersandv1connect.IntegrationServiceName + "/"
+	prefix := "/" + service.Package + "."
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if !strings.HasPrefix(info.FullMethod, prefix) {
 			return handler(ctx, req)

@@ -29,7 +29,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
-	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/demo"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/service"
@@ -120,7 +119,7 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 		svcOpts = append(svcOpts, service.WithCache(cfg.cacheTTL, cfg.cacheMiB<<20))
 	}
 	svc := service.New(upstream, svcOpts...)
-	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
+	checker := grpchealth.NewStaticChecker(svc.ServiceNames()...)
 	interceptors, err := tracing.connectInterceptors()
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
@@ -223,7 +222,9 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 	}
 	stop()
 	checker.SetStatus("", grpchealth.StatusNotServing)
-	checker.SetStatus(ampersandv1connect.IntegrationServiceName, grpchealth.StatusNotServing)
+	for _, name := range svc.ServiceNames() {
+		checker.SetStatus(name, grpchealth.StatusNotServing)
+	}
 	if grpcHealth != nil {
 		grpcHealth.Shutdown() // NOT_SERVING, for good
 	}
@@ -274,9 +275,9 @@ func newUpstream(cfg *config, tracing *tracing) (*rest.Client, error) {
 	return rest.New(baseURL, opts...)
 }
 
-// newMux mounts the service, gRPC reflection (v1 and v1alpha) and gRPC
+// newMux mounts every service, gRPC reflection (v1 and v1alpha) and gRPC
 // health on one handler.
-func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, observe service.TransportErrorFunc, opts ...connect.HandlerOption) *http.ServeMux {
+func newMux(svc *service.Service, checker grpchealth.Checker, observe service.TransportErrorFunc, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
 	// Every handler reads requests with the same limits: at most
 	// maxRequestBytes a message, compressed or not, and gzip inflated no
@@ -289,15 +290,13 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newLimitedGzipReader, newFastGzipWriter),
 	}
-	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts, limits...)...)
 	// Each service answers its unknown methods as RPCs do, and so does the
 	// mux for any other path that looks like a call.
 	handle := func(path string, h http.Handler) { mux.Handle(path, withKnownMethods(path, h)) }
-	handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler), observe))
-	reflector := grpcreflect.NewStaticReflector(
-		ampersandv1connect.IntegrationServiceName,
-		grpchealth.HealthV1ServiceName,
-	)
+	for _, h := range svc.Handlers(append(opts, limits...)...) {
+		handle(h.Path, service.EnsureErrorInfo(service.ConditionalGET(h.Handler), observe))
+	}
+	reflector := grpcreflect.NewStaticReflector(append(svc.ServiceNames(), grpchealth.HealthV1ServiceName)...)
 	handle(grpcreflect.NewHandlerV1(reflector, limits...))
 	handle(grpcreflect.NewHandlerV1Alpha(reflector, limits...))
 	handle(grpchealth.NewHandler(checker, limits...))

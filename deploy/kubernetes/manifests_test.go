@@ -186,7 +186,7 @@ func buildServer() (*binaryInfo, error) {
 	flagLine := regexp.MustCompile(`^  -([a-z0-9-]+)`)
 	envOf := regexp.MustCompile(`\(env ([A-Z0-9_]+)\)`)
 	defaultOf := regexp.MustCompile(`\(default "([^"]*)"\)`)
-	envOnly := regexp.MustCompile(`(?:^Environment only: |; )([A-Z][A-Z0-9_]*\*?) \(`)
+	envOnly := regexp.MustCompile(`^  ([A-Z][A-Z0-9_]*\*?(?:, [A-Z][A-Z0-9_]*\*?)*)\s*$`)
 	stopping := regexp.MustCompile(`within -drain-delay \+ -upstream-timeout \+ (\S+?):`)
 	var flag string
 	for line := range strings.Lines(string(usage)) {
@@ -205,8 +205,8 @@ func buildServer() (*binaryInfo, error) {
 			continue
 		}
 		flag = ""
-		for _, m := range envOnly.FindAllStringSubmatch(line, -1) {
-			info.env = append(info.env, m[1])
+		if m := envOnly.FindStringSubmatch(line); m != nil {
+			info.env = append(info.env, strings.Split(m[1], ", ")...)
 		}
 		if m := stopping.FindStringSubmatch(line); m != nil {
 			if info.stopping, err = time.ParseDuration(m[1]); err != nil {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/demo"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/service"
@@ -24,7 +23,7 @@ func startDemo() (addr string, stop func()) {
 	}
 	svc := service.New(upstream, service.WithAnonymous())
 	mux := http.NewServeMux()
-	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc, svc.HandlerOptions()...))
+	svc.Mount(mux)
 	server := httptest.NewUnstartedServer(mux)
 	server.Config.Protocols = new(http.Protocols)
 	server.Config.Protocols.SetHTTP1(true)

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
-func ExampleClient_GetIntegration() {
+func ExampleClient_Do() {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.EscapedPath() != "/v1/projects/my-project/integrations/read-accounts" {
 			w.Header().Set("Content-Type", "application/problem+json")
@@ -28,18 +29,26 @@ func ExampleClient_GetIntegration() {
 		panic(err)
 	}
 	creds := rest.Credentials{APIKey: "my-key"}
-	integration, err := client.GetIntegration(context.Background(), creds, "my-project", "read-accounts")
+	getIntegration := func(project, integration string) rest.Call {
+		return rest.Call{
+			Method:   http.MethodGet,
+			Path:     "/projects/" + url.PathEscape(project) + "/integrations/" + url.PathEscape(integration),
+			Template: "/projects/{projectIdOrName}/integrations/{integrationIdOrName}",
+			Retry:    true,
+		}
+	}
+	body, err := client.Do(context.Background(), creds, getIntegration("my-project", "read-accounts"))
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(integration.Name, integration.Provider)
+	fmt.Println(body.StatusCode, body.ContentType, string(body.Data))
 
-	_, err = client.GetIntegration(context.Background(), creds, "my-project", "other")
+	_, err = client.Do(context.Background(), creds, getIntegration("my-project", "other"))
 	var upstreamErr *rest.Error
 	if errors.As(err, &upstreamErr) {
 		fmt.Println(upstreamErr.StatusCode, upstreamErr.Problem.RequestID, upstreamErr)
 	}
 	// Output:
-	// read-accounts salesforce
+	// 200 application/json {"id":"123","name":"read-accounts","provider":"salesforce"}
 	// 404 req-1 upstream answered 404 Not Found: integration not found
 }

@@ -35,19 +35,20 @@ func WithTracePropagation(p propagation.TextMapPropagator) Option {
 	return func(c *Client) { c.propagator = p }
 }
 
-// attempt makes one attempt of GetIntegrationBody, the n-th, in a span of
-// its own when the client traces.
-func (c *Client) attempt(ctx context.Context, n int, creds Credentials, projectIDOrName, integrationIDOrName string) (Body, *http.Response, error) {
+// attempt makes one attempt of Do, the n-th, in a span of its own when the
+// client traces.
+func (c *Client) attempt(ctx context.Context, n int, creds Credentials, call Call) (Body, *http.Response, error) {
 	if c.tracer == nil {
-		return c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)
+		return c.send(ctx, creds, call)
 	}
-	ctx, span := c.tracer.Start(ctx, c.spanName, trace.WithSpanKind(trace.SpanKindClient))
+	template := c.base.Path + call.Template
+	ctx, span := c.tracer.Start(ctx, call.Method+" "+template, trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
 	if span.IsRecording() {
 		span.SetAttributes(
-			semconv.HTTPRequestMethodGet,
-			semconv.URLFull(c.IntegrationURL(projectIDOrName, integrationIDOrName)),
-			semconv.URLTemplate(c.urlTemplate),
+			semconv.HTTPRequestMethodKey.String(call.Method),
+			semconv.URLFull(c.URL(call)),
+			semconv.URLTemplate(template),
 			semconv.ServerAddress(c.base.Hostname()),
 			semconv.ServerPort(c.port),
 		)
@@ -55,7 +56,7 @@ func (c *Client) attempt(ctx context.Context, n int, creds Credentials, projectI
 			span.SetAttributes(semconv.HTTPRequestResendCount(n - 1))
 		}
 	}
-	body, resp, err := c.getIntegration(ctx, creds, projectIDOrName, integrationIDOrName)
+	body, resp, err := c.send(ctx, creds, call)
 	if span.IsRecording() {
 		if resp != nil {
 			span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))

@@ -56,7 +56,7 @@ func TestTracingSpanPerAttempt(t *testing.T) {
 			}
 
 			ctx, parent := tp.Tracer("test").Start(context.Background(), "call")
-			if _, err := client.GetIntegration(ctx, Credentials{APIKey: key, Authorization: jwt}, "p", "i"); err != nil {
+			if _, err := client.Do(ctx, Credentials{APIKey: key, Authorization: jwt}, getIntegration("p", "i")); err != nil {
 				t.Fatal(err)
 			}
 			parent.End()
@@ -122,7 +122,7 @@ func TestTracingSpanPerAttempt(t *testing.T) {
 }
 
 // TestTracingErrorTypes checks the error.type of attempts that got no
-// answer, or an answer that is not an integration.
+// answer, or an answer that is not valid.
 func TestTracingErrorTypes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -130,8 +130,8 @@ func TestTracingErrorTypes(t *testing.T) {
 		want string
 	}{
 		{&Error{StatusCode: 404}, "404"},
-		{fmt.Errorf("get integration: %w", context.DeadlineExceeded), "timeout"},
-		{fmt.Errorf("get integration: %w", context.Canceled), "canceled"},
+		{fmt.Errorf("call upstream: %w", context.DeadlineExceeded), "timeout"},
+		{fmt.Errorf("call upstream: %w", context.Canceled), "canceled"},
 		{&InvalidResponseError{StatusCode: 200, Reason: "x"}, "invalid_response"},
 		{&UnreachableError{Err: errors.New("refused")}, "unreachable"},
 		{errors.New("other"), "_OTHER"},
@@ -157,7 +157,7 @@ func TestNoTracingByDefault(t *testing.T) {
 		fmt.Fprint(w, minimalIntegration)
 	})
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "call")
-	if _, err := client.GetIntegration(ctx, Credentials{APIKey: "k"}, "p", "i"); err != nil {
+	if _, err := client.Do(ctx, Credentials{APIKey: "k"}, getIntegration("p", "i")); err != nil {
 		t.Fatal(err)
 	}
 	parent.End()

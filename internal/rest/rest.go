@@ -1,13 +1,13 @@
-// Package rest is a client for the one call of Ampersand's REST API that this
-// service fronts: GET /projects/{projectIdOrName}/integrations/{integrationIdOrName}.
-//
-// It knows HTTP and the REST schema (see openapi/get-integration.yaml at the
-// repository's root) and nothing of Connect or protobuf. Every answer that is
-// not a 2xx becomes an [*Error]; a 2xx whose body is not a valid integration
-// becomes an [*InvalidResponseError].
+// Package rest is a client of Ampersand's REST API (openapi/ampersand-api.json
+// at the repository's root): it makes one REST call, as package translate
+// describes it, with the caller's credentials, retries what is safe to
+// retry, and returns the body of a 2xx answer. It knows HTTP and problem
+// documents, and nothing of Connect or protobuf. Every answer that is not
+// a 2xx becomes an [*Error].
 package rest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,8 +55,6 @@ type Client struct {
 	retry       RetryPolicy
 	tracer      trace.Tracer                  // nil: no spans
 	propagator  propagation.TextMapPropagator // nil: no trace context sent upstream
-	spanName    string                        // "GET " and urlTemplate
-	urlTemplate string                        // the integration's path, its names as parameters
 	port        int                           // the base URL's port
 }
 
@@ -112,8 +110,6 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	c.httpClient.CheckRedirect = func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}
-	c.urlTemplate = base.Path + "/projects/{projectIdOrName}/integrations/{integrationIdOrName}"
-	c.spanName = http.MethodGet + " " + c.urlTemplate
 	c.port = defaultPort(base.Scheme)
 	if port, err := strconv.Atoi(base.Port()); err == nil {
 		c.port = port
@@ -177,53 +173,69 @@ func NewTransport() *http.Transport {
 	}
 }
 
-// IntegrationURL returns the URL of an integration, each path segment escaped.
-func (c *Client) IntegrationURL(projectIDOrName, integrationIDOrName string) string {
+// Call is one REST call.
+type Call struct {
+	// Method is the HTTP verb.
+	Method string
+	// Path is the path relative to the base URL, each parameter escaped:
+	// "/projects/my-project/integrations/read-accounts".
+	Path string
+	// RawQuery is the encoded query, without '?'.
+	RawQuery string
+	// Body is the JSON body; nil for none.
+	Body []byte
+	// Template is the path with its parameters' names, for spans:
+	// "/projects/{projectIdOrName}/integrations/{integrationIdOrName}".
+	Template string
+	// Retry lets the client try the call again after a safe failure: set
+	// it for calls that are safe to repeat (GET, PUT, DELETE).
+	Retry bool
+}
+
+// URL returns the call's URL.
+func (c *Client) URL(call Call) string {
 	u := *c.base
-	u.Path = c.base.Path + "/projects/" + projectIDOrName + "/integrations/" + integrationIDOrName
-	u.RawPath = c.base.EscapedPath() + "/projects/" + url.PathEscape(projectIDOrName) +
-		"/integrations/" + url.PathEscape(integrationIDOrName)
+	u.Path = c.base.Path + mustUnescape(call.Path)
+	u.RawPath = c.base.EscapedPath() + call.Path
+	u.RawQuery = call.RawQuery
 	return u.String()
 }
 
-// GetIntegration gets an integration by ID or name, decoded. The call ends
-// with ctx. Safe failures are tried again as the client's [RetryPolicy]
-// says, never past ctx's deadline; the error returned is the last attempt's.
-//
-// A non-2xx answer is an [*Error]; a 2xx answer whose body is not a valid
-// integration is an [*InvalidResponseError]; a call cut short by ctx returns
-// an error wrapping ctx's error (and cause); any other failure to reach the
-// upstream is an [*UnreachableError].
-func (c *Client) GetIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (*Integration, error) {
-	body, err := c.GetIntegrationBody(ctx, creds, projectIDOrName, integrationIDOrName)
-	if err != nil {
-		return nil, err
+func mustUnescape(p string) string {
+	if u, err := url.PathUnescape(p); err == nil {
+		return u
 	}
-	integration, err := DecodeIntegration(body.Data)
-	if err != nil {
-		return nil, &InvalidResponseError{StatusCode: body.StatusCode, Reason: err.Error()}
-	}
-	return integration, nil
+	return p
 }
 
 // Body is the body of a successful answer, not yet decoded.
 type Body struct {
-	// Data is the body, an application/json document of at most the
-	// client's maximum body size.
+	// Data is the body, of at most the client's maximum body size.
 	Data []byte
 	// StatusCode is the answer's 2xx status.
 	StatusCode int
+	// ContentType is the answer's Content-Type header.
+	ContentType string
 }
 
-// GetIntegrationBody is [Client.GetIntegration] without the decoding: it
-// returns the body of a 2xx application/json answer, for a caller that
-// decodes it itself (or knows it already). Its errors are GetIntegration's.
-func (c *Client) GetIntegrationBody(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (Body, error) {
+// Do makes a call and returns the body of its 2xx answer. The call ends
+// with ctx. When call.Retry is set, safe failures are tried again as the
+// client's [RetryPolicy] says, never past ctx's deadline; the error
+// returned is the last attempt's.
+//
+// A non-2xx answer is an [*Error]; a 2xx answer whose body is too large
+// is an [*InvalidResponseError]; a call cut short by ctx returns an error
+// wrapping ctx's error (and cause); any other failure to reach the
+// upstream is an [*UnreachableError].
+func (c *Client) Do(ctx context.Context, creds Credentials, call Call) (Body, error) {
 	trace := TraceFrom(ctx)
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		body, resp, err := c.attempt(ctx, attempt, creds, projectIDOrName, integrationIDOrName)
+		body, resp, err := c.attempt(ctx, attempt, creds, call)
 		wait, retry, reason := c.retry.decide(ctx, attempt, err)
+		if !call.Retry && retry {
+			retry, reason = false, "method not retried"
+		}
 		if trace != nil {
 			trace.Attempts = append(trace.Attempts, newAttempt(resp, err, time.Since(start), reason))
 		}
@@ -262,15 +274,22 @@ func newAttempt(resp *http.Response, err error, d time.Duration, reason string) 
 	return a
 }
 
-// getIntegration makes one attempt of GetIntegrationBody. It returns the
-// response it got, if any, its body closed.
-func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectIDOrName, integrationIDOrName string) (Body, *http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.IntegrationURL(projectIDOrName, integrationIDOrName), nil)
+// send makes one attempt of Do. It returns the response it got, if any,
+// its body closed.
+func (c *Client) send(ctx context.Context, creds Credentials, call Call) (Body, *http.Response, error) {
+	var body io.Reader
+	if call.Body != nil {
+		body = bytes.NewReader(call.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, call.Method, c.URL(call), body)
 	if err != nil {
 		return Body{}, nil, fmt.Errorf("new request: %w", err)
 	}
-	req.Header.Set("Accept", "application/json, application/problem+json")
+	req.Header.Set("Accept", "application/json, application/problem+json, text/plain")
 	req.Header.Set("User-Agent", c.userAgent)
+	if call.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if creds.APIKey != "" {
 		req.Header.Set("X-Api-Key", creds.APIKey)
 	}
@@ -283,7 +302,7 @@ func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectI
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Body{}, nil, fmt.Errorf("get integration: %w", contextError(ctx))
+			return Body{}, nil, fmt.Errorf("call upstream: %w", contextError(ctx))
 		}
 		return Body{}, nil, newUnreachableError(err)
 	}
@@ -291,23 +310,17 @@ func (c *Client) getIntegration(ctx context.Context, creds Credentials, projectI
 	if err := CheckResponse(resp); err != nil {
 		return Body{}, resp, err
 	}
-	body, err := readBodySized(resp.Body, resp.ContentLength, c.maxBodySize)
+	data, err := readBodySized(resp.Body, resp.ContentLength, c.maxBodySize)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Body{}, resp, fmt.Errorf("read integration: %w", contextError(ctx))
+			return Body{}, resp, fmt.Errorf("read answer: %w", contextError(ctx))
 		}
 		if errors.Is(err, errBodyTooLarge) {
 			return Body{}, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("body exceeds %d bytes", c.maxBodySize)}
 		}
 		return Body{}, resp, newUnreachableError(fmt.Errorf("read body: %w", err))
 	}
-	if !isMediaType(resp.Header.Get("Content-Type"), "application/json") {
-		return Body{}, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: fmt.Sprintf("content type %q is not application/json", resp.Header.Get("Content-Type"))}
-	}
-	if !isJSONObject(body) {
-		return Body{}, resp, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: "decode integration: not a JSON object"}
-	}
-	return Body{Data: body, StatusCode: resp.StatusCode}, resp, nil
+	return Body{Data: data, StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type")}, resp, nil
 }
 
 // contextError returns ctx's cause when it is a context error wrapped by

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,7 +85,8 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// sequence serves the given handlers in turn, the last one for ever after.
+// sequence serves the given handlers in turn, the last one for ever after,
+// to a client that retries quickly and reads answers of up to 1 KiB.
 func sequence(t *testing.T, handlers ...http.HandlerFunc) (*Client, *atomic.Int32) {
 	t.Helper()
 	var calls atomic.Int32
@@ -90,7 +95,7 @@ func sequence(t *testing.T, handlers ...http.HandlerFunc) (*Client, *atomic.Int3
 		handlers[min(n, len(handlers))-1](w, r)
 	}))
 	t.Cleanup(server.Close)
-	client, err := New(server.URL, WithRetryPolicy(fastRetries))
+	client, err := New(server.URL, WithRetryPolicy(fastRetries), WithMaxBodySize(1024))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,14 +132,14 @@ func TestRetries(t *testing.T) {
 		{"429 with a far Retry-After", []http.HandlerFunc{statusHandler(429, "Retry-After", "60"), okHandler}, true, 1, 0},
 		{"500 is not retried", []http.HandlerFunc{statusHandler(500), okHandler}, true, 1, 0},
 		{"404 is not retried", []http.HandlerFunc{statusHandler(404), okHandler}, true, 1, 0},
-		{"invalid body is not retried", []http.HandlerFunc{func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html>") }, okHandler}, true, 1, 0},
+		{"a body over the limit is not retried", []http.HandlerFunc{func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, strings.Repeat("x", 2048)) }, okHandler}, true, 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			client, calls := sequence(t, tt.handlers...)
 			start := time.Now()
-			_, err := client.GetIntegration(context.Background(), Credentials{APIKey: "k"}, "p", "i")
+			_, err := client.Do(context.Background(), Credentials{APIKey: "k"}, getIntegration("p", "i"))
 			elapsed := time.Since(start)
 			if (err != nil) != tt.wantErr || calls.Load() != tt.wantCalls {
 				t.Errorf("err = %v after %d calls; want error %v after %d", err, calls.Load(), tt.wantErr, tt.wantCalls)
@@ -152,7 +157,7 @@ func TestRetryNeverWaitsPastTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := client.GetIntegration(ctx, Credentials{APIKey: "k"}, "p", "i")
+	_, err := client.Do(ctx, Credentials{APIKey: "k"}, getIntegration("p", "i"))
 	var e *Error
 	if !errors.As(err, &e) || e.StatusCode != 503 || calls.Load() != 1 {
 		t.Fatalf("err = %v after %d calls", err, calls.Load())
@@ -173,19 +178,107 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	return c.next.RoundTrip(req)
 }
 
+// TestRetriesConnectionFailures checks that a refused connection is tried
+// again only when the call may be retried: a POST that may have reached
+// the upstream is never sent twice.
 func TestRetriesConnectionFailures(t *testing.T) {
 	t.Parallel()
 	server := httptest.NewServer(http.NotFoundHandler())
 	url := server.URL
 	server.Close()
-	transport := &countingTransport{next: NewTransport()}
-	client, err := New(url, WithHTTPClient(&http.Client{Transport: transport}), WithRetryPolicy(fastRetries))
-	if err != nil {
-		t.Fatal(err)
+	post := Call{Method: http.MethodPost, Path: "/projects/p/integrations", Body: []byte(`{}`)}
+	tests := []struct {
+		name         string
+		call         Call
+		wantAttempts int32
+		wantReasons  []string
+	}{
+		{"GET", getIntegration("p", "i"), 3, []string{"connection failure", "connection failure", "attempts exhausted"}},
+		{"POST", post, 1, []string{"method not retried"}},
 	}
-	_, err = client.GetIntegration(context.Background(), Credentials{APIKey: "k"}, "p", "i")
-	var unreachable *UnreachableError
-	if !errors.As(err, &unreachable) || transport.calls.Load() != 3 {
-		t.Errorf("err = %v after %d attempts, want unreachable after 3", err, transport.calls.Load())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			transport := &countingTransport{next: NewTransport()}
+			client, err := New(url, WithHTTPClient(&http.Client{Transport: transport}), WithRetryPolicy(fastRetries))
+			if err != nil {
+				t.Fatal(err)
+			}
+			trace := &Trace{}
+			_, err = client.Do(WithTrace(context.Background(), trace), Credentials{APIKey: "k"}, tt.call)
+			var unreachable *UnreachableError
+			if !errors.As(err, &unreachable) || transport.calls.Load() != tt.wantAttempts {
+				t.Errorf("err = %v after %d attempts, want unreachable after %d", err, transport.calls.Load(), tt.wantAttempts)
+			}
+			if got := retryReasons(trace); !slices.Equal(got, tt.wantReasons) {
+				t.Errorf("retry reasons %q, want %q", got, tt.wantReasons)
+			}
+		})
 	}
+}
+
+// TestDoRetriesOnlyWhatMayBeRetried checks that a call with Retry set (a
+// GET, PUT or DELETE) is tried again, its body resent whole, after a
+// retryable failure, and that one without (a POST or PATCH) is tried once,
+// its attempt saying why it was not retried.
+func TestDoRetriesOnlyWhatMayBeRetried(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"name":"read-accounts"}`)
+	path := "/projects/p/integrations/i"
+	tests := []struct {
+		name        string
+		call        Call
+		first       http.HandlerFunc
+		wantErr     bool
+		wantReasons []string
+	}{
+		{"GET 503", getIntegration("p", "i"), statusHandler(503), false, []string{"status 503 Service Unavailable", "succeeded"}},
+		{"PUT 503", Call{Method: http.MethodPut, Path: path, Body: body, Retry: true}, statusHandler(503), false, []string{"status 503 Service Unavailable", "succeeded"}},
+		{"DELETE 503", Call{Method: http.MethodDelete, Path: path, Retry: true}, statusHandler(503), false, []string{"status 503 Service Unavailable", "succeeded"}},
+		{"POST 503", Call{Method: http.MethodPost, Path: path, Body: body}, statusHandler(503), true, []string{"method not retried"}},
+		{"PATCH 503", Call{Method: http.MethodPatch, Path: path, Body: body}, statusHandler(503), true, []string{"method not retried"}},
+		{"POST 429 with a near Retry-After", Call{Method: http.MethodPost, Path: path, Body: body}, statusHandler(429, "Retry-After", "1"), true, []string{"method not retried"}},
+		{"POST 500", Call{Method: http.MethodPost, Path: path, Body: body}, statusHandler(500), true, []string{"status not retryable"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var seen []string
+			record := func(next http.HandlerFunc) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					got, _ := io.ReadAll(r.Body)
+					mu.Lock()
+					seen = append(seen, r.Method+" "+r.URL.EscapedPath()+" "+string(got))
+					mu.Unlock()
+					next(w, r)
+				}
+			}
+			client, calls := sequence(t, record(tt.first), record(okHandler))
+			trace := &Trace{}
+			_, err := client.Do(WithTrace(context.Background(), trace), Credentials{APIKey: "k"}, tt.call)
+			if (err != nil) != tt.wantErr || int(calls.Load()) != len(tt.wantReasons) {
+				t.Errorf("err = %v after %d calls; want error %v after %d", err, calls.Load(), tt.wantErr, len(tt.wantReasons))
+			}
+			if got := retryReasons(trace); !slices.Equal(got, tt.wantReasons) {
+				t.Errorf("retry reasons %q, want %q", got, tt.wantReasons)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i, got := range seen {
+				if want := tt.call.Method + " " + tt.call.Path + " " + string(tt.call.Body); got != want {
+					t.Errorf("attempt %d sent %q, want %q", i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
+// retryReasons returns the RetryReason of each of trace's attempts.
+func retryReasons(trace *Trace) []string {
+	var reasons []string
+	for _, a := range trace.Attempts {
+		reasons = append(reasons, a.RetryReason)
+	}
+	return reasons
 }

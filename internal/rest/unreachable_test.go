@@ -100,7 +100,7 @@ func TestUnreachableKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 			trace := &Trace{}
-			_, err = client.GetIntegration(WithTrace(context.Background(), trace), Credentials{APIKey: "secret-key"}, "my-project", "read-accounts")
+			_, err = client.Do(WithTrace(context.Background(), trace), Credentials{APIKey: "secret-key"}, getIntegration("my-project", "read-accounts"))
 			var unreachable *UnreachableError
 			if !errors.As(err, &unreachable) {
 				t.Fatalf("err = %v, want an *UnreachableError", err)
@@ -144,7 +144,7 @@ func TestAttemptCauseOfEndedContext(t *testing.T) {
 	} {
 		ctx, cancel := tt.ctx()
 		trace := &Trace{}
-		_, err := client.GetIntegration(WithTrace(ctx, trace), Credentials{}, "p", "i")
+		_, err := client.Do(WithTrace(ctx, trace), Credentials{}, getIntegration("p", "i"))
 		cancel()
 		var unreachable *UnreachableError
 		if err == nil || errors.As(err, &unreachable) {
@@ -230,12 +230,12 @@ func TestHTTPSProxySeesOnlyATunnel(t *testing.T) {
 		t.Fatal(err)
 	}
 	creds := Credentials{APIKey: "secret-key", Authorization: "Bearer secret-jwt"}
-	integration, err := client.GetIntegration(context.Background(), creds, "my-project", "read-accounts")
+	body, err := client.Do(context.Background(), creds, getIntegration("my-project", "read-accounts"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if integration.Name != "read-accounts" || upstreamSaw.Get("X-Api-Key") != "secret-key" || upstreamSaw.Get("Authorization") != "Bearer secret-jwt" {
-		t.Errorf("the upstream got %v, answered %+v", upstreamSaw, integration)
+	if string(body.Data) != `{"id":"i1","name":"read-accounts"}` || upstreamSaw.Get("X-Api-Key") != "secret-key" || upstreamSaw.Get("Authorization") != "Bearer secret-jwt" {
+		t.Errorf("the upstream got %v, answered %q", upstreamSaw, body.Data)
 	}
 	seen := proxy.seen()
 	if len(seen) != 1 || seen[0].Method != http.MethodConnect || seen[0].Host != "example.com:443" {

@@ -38,19 +38,6 @@ func BenchmarkTranslate(b *testing.B) {
 				}
 			}
 		})
-		in, err := rest.DecodeIntegration(body)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(fmt.Sprintf("translate/%dKB", len(body)/1024), func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := translateIntegration(in, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }
 
@@ -93,7 +80,7 @@ func BenchmarkGetIntegration(b *testing.B) {
 		}
 		svc := New(client, WithAPIKey("k"))
 		mux := http.NewServeMux()
-		mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(svc))
+		svc.Mount(mux)
 		server := httptest.NewServer(mux)
 		for _, codec := range []struct {
 			name string

@@ -3,17 +3,13 @@ package service
 import (
 	"container/list"
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-
-	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 )
 
 // cache keeps translated responses for a time, keyed by [callKey] (a hash
@@ -30,11 +26,17 @@ type cache struct {
 	entries map[callKey]*list.Element // of *cacheEntry
 	lru     *list.List                // front: most recently used
 	bytes   int64
+	// scopes are the keys of each scope's entries (a caller's project),
+	// for writes to drop them; writes counts the writes, so that an answer
+	// fetched while one happened is not kept.
+	scopes map[callKey]map[callKey]struct{}
+	writes uint64
 }
 
 type cacheEntry struct {
 	key     callKey
-	resp    *ampersandv1.GetIntegrationResponse
+	scope   callKey
+	resp    *message
 	expires time.Time
 	cost    int64
 	// For the memo: the body the response was made from, and the unknown
@@ -57,12 +59,13 @@ func newCache(ttl time.Duration, maxBytes int64) *cache {
 		maxBytes: maxBytes,
 		now:      time.Now,
 		entries:  map[callKey]*list.Element{},
+		scopes:   map[callKey]map[callKey]struct{}{},
 		lru:      list.New(),
 	}
 }
 
 // get returns the fresh response for key, or nil.
-func (c *cache) get(key callKey) *ampersandv1.GetIntegrationResponse {
+func (c *cache) get(key callKey) *message {
 	if entry := c.lookup(key, nil); entry != nil {
 		return entry.resp
 	}
@@ -95,8 +98,41 @@ func (c *cache) lookup(key callKey, match func(*cacheEntry) bool) *cacheEntry {
 
 // put keeps resp for key until the TTL passes or room is needed. A response
 // larger than the whole cache is not kept.
-func (c *cache) put(key callKey, resp *ampersandv1.GetIntegrationResponse) {
-	c.putEntry(&cacheEntry{key: key, resp: resp})
+func (c *cache) put(key callKey, resp *message) {
+	c.putEntry(&cacheEntry{key: key, resp: resp}, false, 0)
+}
+
+// generation returns the count of writes so far, to pass to putIn.
+func (c *cache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes
+}
+
+// putIn is put for an answer of scope (a caller's project) fetched since
+// generation: it is not kept if a write happened meanwhile, since it may
+// not show it.
+func (c *cache) putIn(scope callKey, generation uint64, key callKey, resp *message) {
+	c.putEntry(&cacheEntry{key: key, scope: scope, resp: resp}, true, generation)
+}
+
+// dropScope drops the entries of scope: a write of the caller's to that
+// project happened.
+func (c *cache) dropScope(scope callKey) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	for key := range c.scopes[scope] {
+		if elem, ok := c.entries[key]; ok {
+			c.remove(elem)
+		}
+	}
 }
 
 // memoized returns the entry for key if it was made from a body of this
@@ -105,7 +141,7 @@ func (c *cache) memoized(key callKey, digest uint64, length int) *cacheEntry {
 	return c.lookup(key, func(e *cacheEntry) bool { return e.digest == digest && e.length == length })
 }
 
-func (c *cache) putEntry(entry *cacheEntry) {
+func (c *cache) putEntry(entry *cacheEntry, scoped bool, generation uint64) {
 	if c == nil {
 		return
 	}
@@ -118,6 +154,9 @@ func (c *cache) putEntry(entry *cacheEntry) {
 	entry.expires, entry.cost = c.now().Add(c.ttl), cost
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if scoped && generation != c.writes {
+		return
+	}
 	if elem, ok := c.entries[key]; ok {
 		c.remove(elem)
 	}
@@ -126,6 +165,14 @@ func (c *cache) putEntry(entry *cacheEntry) {
 	}
 	c.entries[key] = c.lru.PushFront(entry)
 	c.bytes += cost
+	if scoped {
+		keys := c.scopes[entry.scope]
+		if keys == nil {
+			keys = map[callKey]struct{}{}
+			c.scopes[entry.scope] = keys
+		}
+		keys[key] = struct{}{}
+	}
 }
 
 // remove drops an entry; c.mu is held.
@@ -133,16 +180,18 @@ func (c *cache) remove(elem *list.Element) {
 	entry := c.lru.Remove(elem).(*cacheEntry)
 	delete(c.entries, entry.key)
 	c.bytes -= entry.cost
+	if keys := c.scopes[entry.scope]; keys != nil {
+		delete(keys, entry.key)
+		if len(keys) == 0 {
+			delete(c.scopes, entry.scope)
+		}
+	}
 }
-
-// shared holds the encodings of responses that several calls send: those
-// in the cache and those of a request shared by coalesced calls. It is keyed
-// by weak pointers, so an entry goes when its response is collected.
-var shared sync.Map // weak.Pointer[ampersandv1.GetIntegrationResponse] → *encodings
 
 // encodings are a response's encodings, each made once, by the first call
 // that sends the response with that codec.
 type encodings struct {
+	size   int // the proto encoding's size, computed when it was shared
 	binary atomic.Pointer[[]byte]
 	json   atomic.Pointer[[]byte]
 }
@@ -155,16 +204,15 @@ type encodings struct {
 // reuses the sizes of its messages (proto.MarshalOptions.UseCachedSize)
 // instead of walking the whole tree once more: a shared response, like
 // every response the service makes, is never changed.
-func shareEncodings(resp *ampersandv1.GetIntegrationResponse) int {
-	key := weak.Make(resp)
-	if _, ok := shared.Load(key); ok {
-		return cachedSize.Size(resp)
+func shareEncodings(resp *message) int {
+	if enc := resp.shared.Load(); enc != nil {
+		return enc.size
 	}
-	size := proto.Size(resp)
-	if _, loaded := shared.LoadOrStore(key, &encodings{}); !loaded {
-		runtime.AddCleanup(resp, func(key weak.Pointer[ampersandv1.GetIntegrationResponse]) { shared.Delete(key) }, key)
+	enc := &encodings{size: proto.Size(resp.Message)}
+	if !resp.shared.CompareAndSwap(nil, enc) {
+		return resp.shared.Load().size
 	}
-	return size
+	return enc.size
 }
 
 // cachedSize sizes and encodes a shared response with the sizes that
@@ -172,13 +220,14 @@ func shareEncodings(resp *ampersandv1.GetIntegrationResponse) int {
 var cachedSize = proto.MarshalOptions{UseCachedSize: true}
 
 // EncodedSize is the size of msg's proto encoding: for a response the
-// service shares (every response it answers with), the size computed when
-// it was shared, without walking the message again.
+// service shares, the size computed when it was shared, without walking the
+// message again.
 func EncodedSize(msg proto.Message) int {
-	if resp, ok := msg.(*ampersandv1.GetIntegrationResponse); ok {
-		if _, shared := shared.Load(weak.Make(resp)); shared {
-			return cachedSize.Size(resp)
+	if m, ok := msg.(*message); ok {
+		if enc := m.shared.Load(); enc != nil {
+			return enc.size
 		}
+		return proto.Size(m.Message)
 	}
 	return proto.Size(msg)
 }
@@ -207,7 +256,8 @@ func (c *cachingCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("not a proto message")
 	}
-	if resp, ok := msg.(*ampersandv1.GetIntegrationResponse); ok {
+	if resp, ok := msg.(*message); ok {
+		m = resp.Message
 		encoded, err := c.sharedEncoding(resp)
 		if err != nil {
 			return nil, err
@@ -222,12 +272,11 @@ func (c *cachingCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 // sharedEncoding returns resp's encoding if [shareEncodings] marked it,
 // made on the first call; nil if it is not marked. The bytes are shared:
 // they must not be changed.
-func (c *cachingCodec) sharedEncoding(resp *ampersandv1.GetIntegrationResponse) ([]byte, error) {
-	value, ok := shared.Load(weak.Make(resp))
-	if !ok {
+func (c *cachingCodec) sharedEncoding(resp *message) ([]byte, error) {
+	entry := resp.shared.Load()
+	if entry == nil {
 		return nil, nil
 	}
-	entry := value.(*encodings)
 	slot := &entry.json
 	if c.binary {
 		slot = &entry.binary
@@ -238,9 +287,9 @@ func (c *cachingCodec) sharedEncoding(resp *ampersandv1.GetIntegrationResponse) 
 	var b []byte
 	var err error
 	if c.binary {
-		b, err = cachedSize.Marshal(resp)
+		b, err = cachedSize.Marshal(resp.Message)
 	} else {
-		b, err = c.marshal(nil, resp)
+		b, err = c.marshal(nil, resp.Message)
 	}
 	if err != nil {
 		return nil, err
@@ -265,6 +314,9 @@ func (c *cachingCodec) Unmarshal(data []byte, msg any) error {
 	m, ok := msg.(proto.Message)
 	if !ok {
 		return errors.New("not a proto message")
+	}
+	if w, ok := m.(*message); ok {
+		m = w.Message
 	}
 	if c.binary {
 		return proto.Unmarshal(data, m)

@@ -7,19 +7,18 @@ import (
 	"fmt"
 	"sync"
 
-	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
 // callKey identifies a call by what decides its answer: the credentials the
-// upstream sees and the names. It is a hash, so that no credential is kept
+// upstream sees and the REST call (its path and query). It is a hash, so that no credential is kept
 // in the clear as a map key, and so that callers with different credentials
 // never share an answer.
 type callKey [sha256.Size]byte
 
-func newCallKey(creds rest.Credentials, project, integration string) callKey {
+func newCallKey(creds rest.Credentials, parts ...string) callKey {
 	h := sha256.New()
-	for _, part := range []string{creds.APIKey, creds.Authorization, project, integration} {
+	for _, part := range append([]string{creds.APIKey, creds.Authorization}, parts...) {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -29,7 +28,7 @@ func newCallKey(creds rest.Credentials, project, integration string) callKey {
 }
 
 // fetchFunc makes one call's upstream work, with ctx as its budget.
-type fetchFunc func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, error)
+type fetchFunc func(ctx context.Context) (*message, error)
 
 // coalescer makes identical concurrent calls share one upstream request.
 // The shared request is detached from any one caller's cancellation: its
@@ -44,7 +43,7 @@ type coalescer struct {
 
 type flight struct {
 	done    chan struct{}
-	resp    *ampersandv1.GetIntegrationResponse
+	resp    *message
 	err     error
 	trace   rest.Trace
 	waiters int
@@ -58,7 +57,7 @@ type flight struct {
 // The first caller makes the request in its own goroutine (no goroutine is
 // started per call); when its context ends it stops counting as a waiter,
 // so the request goes on for the others, or is cancelled if none is left.
-func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetchFunc) (*ampersandv1.GetIntegrationResponse, error) {
+func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetchFunc) (*message, error) {
 	c.mu.Lock()
 	if c.flights == nil {
 		c.flights = map[callKey]*flight{}
@@ -95,7 +94,7 @@ func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetc
 }
 
 // wait waits for a flight another caller started.
-func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, fetch fetchFunc) (*ampersandv1.GetIntegrationResponse, error) {
+func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, fetch fetchFunc) (*message, error) {
 	select {
 	case <-f.done:
 		c.leave(key, f)

@@ -32,7 +32,7 @@ func (g *gatedUpstream) handler(w http.ResponseWriter, r *http.Request) {
 	g.arrived <- struct{}{}
 	select {
 	case <-g.release:
-		serveFile("testdata/integrations/full.json")(w, r)
+		serveFile("../translate/testdata/integrations/full.json")(w, r)
 	case <-r.Context().Done():
 		g.canceled.Add(1)
 	}
@@ -58,7 +58,7 @@ func TestCoalescing(t *testing.T) {
 			})
 		}
 		<-g.arrived
-		waitForWaiters(t, f.service, newCallKey(rest.Credentials{APIKey: "k"}, "p", "i"), n)
+		waitForWaiters(t, f.service, getIntegrationKey(rest.Credentials{APIKey: "k"}, "p", "i"), n)
 		close(g.release)
 		wg.Wait()
 		for i := range n {
@@ -107,7 +107,7 @@ func TestCoalescing(t *testing.T) {
 			_, err := f.clients["grpc"].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k"))
 			follower <- err
 		}()
-		waitForWaiters(t, f.service, newCallKey(rest.Credentials{APIKey: "k"}, "p", "i"), 2)
+		waitForWaiters(t, f.service, getIntegrationKey(rest.Credentials{APIKey: "k"}, "p", "i"), 2)
 		cancelLeader()
 		if err := <-leader; connect.CodeOf(err) != connect.CodeCanceled {
 			t.Errorf("leader: %v", err)
@@ -153,7 +153,7 @@ func TestCoalescing(t *testing.T) {
 				<-r.Context().Done()
 				return
 			}
-			serveFile("testdata/integrations/full.json")(w, r)
+			serveFile("../translate/testdata/integrations/full.json")(w, r)
 		})
 		short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
@@ -180,7 +180,7 @@ func TestCoalescing(t *testing.T) {
 		var requests atomic.Int32
 		f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 			requests.Add(1)
-			serveFile("testdata/integrations/full.json")(w, r)
+			serveFile("../translate/testdata/integrations/full.json")(w, r)
 		})
 		for range 3 {
 			if _, err := f.clients["connect"].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k")); err != nil {

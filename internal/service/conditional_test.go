@@ -14,7 +14,7 @@ func TestConditionalGET(t *testing.T) {
 	t.Parallel()
 	client := fullIntegrationUpstream(t, new(atomic.Int32))
 	mux := http.NewServeMux()
-	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(New(client, WithAPIKey("k"))))
+	New(client, WithAPIKey("k")).Mount(mux)
 	server := httptest.NewServer(ConditionalGET(mux))
 	t.Cleanup(server.Close)
 

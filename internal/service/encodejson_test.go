@@ -160,7 +160,7 @@ func value(m protoreflect.Message, fd protoreflect.FieldDescriptor, list protore
 // FuzzEncodeJSONMatchesProtojson holds appendJSON to protojson on every
 // integration the decoder accepts.
 func FuzzEncodeJSONMatchesProtojson(f *testing.F) {
-	addCorpus(f, "testdata/integrations/*.json")
+	addCorpus(f, "../translate/testdata/integrations/*.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		integration, err := decodeIntegration(body, nil)
 		if err != nil {

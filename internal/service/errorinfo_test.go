@@ -41,7 +41,7 @@ func TestEnsureErrorInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	path, handler := ampersandv1connect.NewIntegrationServiceHandler(New(client, WithAPIKey("k")), connect.WithReadMaxBytes(1024))
+	path, handler := integrationHandler(New(client, WithAPIKey("k")), connect.WithReadMaxBytes(1024))
 	var observed []string // code and message of each error connect-go made
 	var mu sync.Mutex
 	mux.Handle(path, EnsureErrorInfo(handler, func(r *http.Request, err *connect.Error, elapsed time.Duration) {
@@ -156,7 +156,7 @@ func TestTransportErrorWithInvalidUTF8(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := New(client, WithAPIKey("k"))
-	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, svc.HandlerOptions()...)
+	path, handler := integrationHandler(svc)
 	observed := make(chan string, 1)
 	mux := http.NewServeMux()
 	mux.Handle(path, EnsureErrorInfo(handler, func(r *http.Request, err *connect.Error, elapsed time.Duration) {

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/internal/rest"
+	"github.com/ampersand-connect/gateway/internal/translate"
 )
 
 // ErrorDomain is the domain of every error's google.rpc.ErrorInfo.
@@ -52,7 +54,7 @@ func toConnectError(ctx context.Context, err error, redact redactor) *connect.Er
 	var (
 		upstreamErr    *rest.Error
 		invalidResp    *rest.InvalidResponseError
-		invalidContent *InvalidIntegrationError
+		invalidContent *translate.InvalidError
 		unreachable    *rest.UnreachableError
 	)
 	switch {
@@ -64,8 +66,8 @@ func toConnectError(ctx context.Context, err error, redact redactor) *connect.Er
 			map[string]string{"httpStatus": strconv.Itoa(invalidResp.StatusCode)})
 	case errors.As(err, &invalidContent):
 		return newError(connect.CodeInternal, ReasonUpstreamResponseInvalid,
-			"upstream sent an invalid integration: "+redact.text(invalidContent.Error()),
-			map[string]string{"httpStatus": "200", "path": invalidContent.Path})
+			"upstream sent an invalid "+invalidContent.What+": "+redact.text(invalidContent.Error()),
+			map[string]string{"httpStatus": strconv.Itoa(cmp.Or(invalidContent.StatusCode, 200)), "path": redact.text(invalidContent.Path)})
 	case errors.Is(err, errUpstreamTimeout), errors.Is(context.Cause(ctx), errUpstreamTimeout):
 		return newError(connect.CodeUnavailable, ReasonUpstreamTimeout,
 			"upstream did not answer within the service's upstream timeout", nil)
@@ -156,7 +158,7 @@ func fromUpstream(e *rest.Error, redact redactor) *connect.Error {
 		retryInfo = &errdetails.RetryInfo{}
 		switch {
 		case p != nil && p.RetryAfter != "":
-			if at, err := parseTimestamp(p.RetryAfter); err == nil {
+			if at, err := translate.ParseTimestamp(p.RetryAfter); err == nil {
 				retryInfo.RetryDelay = durationpb.New(max(time.Until(at.AsTime()), 0))
 			}
 		case e.HasRetryAfter:
@@ -353,7 +355,7 @@ func lenientTimestamp(in string) *timestamppb.Timestamp {
 	if in == "" {
 		return nil
 	}
-	ts, err := parseTimestamp(in)
+	ts, err := translate.ParseTimestamp(in)
 	if err != nil {
 		return nil
 	}

@@ -19,6 +19,7 @@ import (
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/internal/rest"
+	"github.com/ampersand-connect/gateway/internal/translate"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -201,7 +202,7 @@ func TestToConnectError(t *testing.T) {
 		{
 			name:        "invalid integration",
 			ctx:         background,
-			err:         &InvalidIntegrationError{Path: "latestRevision.content.read.objects[3].requiredFields[1]", Reason: "field has neither fieldName nor mapToName"},
+			err:         &translate.InvalidError{What: "integration", Path: "latestRevision.content.read.objects[3].requiredFields[1]", Reason: "field has neither fieldName nor mapToName"},
 			wantCode:    connect.CodeInternal,
 			wantReason:  ReasonUpstreamResponseInvalid,
 			wantMessage: "upstream sent an invalid integration: latestRevision.content.read.objects[3].requiredFields[1]: field has neither fieldName nor mapToName",

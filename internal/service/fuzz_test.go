@@ -35,7 +35,7 @@ func addCorpus(f *testing.F, pattern string) {
 // FuzzTranslate decodes and translates arbitrary upstream bodies: no panic,
 // and a translated integration is always valid proto-JSON.
 func FuzzTranslate(f *testing.F) {
-	addCorpus(f, "testdata/integrations/*.json")
+	addCorpus(f, "../translate/testdata/integrations/*.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		resp, _, err := translateBody(body)
 		if err != nil {

@@ -16,8 +16,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
-	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
@@ -27,7 +25,7 @@ import (
 // goroutine. Calls behave as on the Connect handler: the same validation,
 // credentials, cache and coalescing, and the same errors, details and all.
 
-// RegisterGRPC registers the service on a grpc-go server. Every call goes
+// RegisterGRPC registers every service on a grpc-go server. Every call goes
 // through the server's unary interceptor, if it has one, even a call whose
 // request could not be decoded: the interceptor then gets a nil request,
 // and a handler that returns the decoding error.
@@ -39,23 +37,20 @@ func (s *Service) RegisterGRPC(r grpc.ServiceRegistrar) {
 	if _, ok := encoding.GetCodecV2("proto").(grpcCodec); !ok {
 		panic("service: RegisterGRPC needs the codecs of GRPCCodecs registered")
 	}
-	desc := ampersandv1.IntegrationService_ServiceDesc
-	desc.Methods = []grpc.MethodDesc{{
-		MethodName: "GetIntegration",
-		Handler:    s.grpcGetIntegration,
-	}}
-	r.RegisterService(&desc, grpcService{})
-}
-
-// grpcService satisfies the check grpc-go makes on registration; the
-// method's handler is [Service.grpcGetIntegration].
-type grpcService struct {
-	ampersandv1.UnimplementedIntegrationServiceServer
-}
-
-var grpcInfo = &grpc.UnaryServerInfo{
-	Server:     grpcService{},
-	FullMethod: ampersandv1connect.IntegrationServiceGetIntegrationProcedure,
+	for _, svc := range s.services {
+		desc := grpc.ServiceDesc{
+			ServiceName: string(svc.desc.FullName()),
+			HandlerType: (*any)(nil),
+			Metadata:    svc.desc.ParentFile().Path(),
+		}
+		for _, op := range svc.ops {
+			desc.Methods = append(desc.Methods, grpc.MethodDesc{
+				MethodName: string(op.method.Descriptor().Name()),
+				Handler:    s.grpcHandler(op),
+			})
+		}
+		r.RegisterService(&desc, s)
+	}
 }
 
 // grpcRequest is what the codecs of [GRPCCodecs] read a request into: its
@@ -67,45 +62,49 @@ type grpcRequest struct {
 	codec *cachingCodec
 }
 
-func (s *Service) grpcGetIntegration(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
-	var handler grpc.UnaryHandler
-	var raw grpcRequest
-	in := new(ampersandv1.GetIntegrationRequest)
-	err := dec(&raw)
-	if err == nil {
-		if err = raw.codec.Unmarshal(raw.data, in); err != nil {
-			err = GRPCError(connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("unmarshal request: %w", err)))
+// grpcHandler serves one operation on grpc-go's transport.
+func (s *Service) grpcHandler(op *operation) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
+	info := &grpc.UnaryServerInfo{Server: s, FullMethod: op.procedure}
+	return func(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+		var handler grpc.UnaryHandler
+		var raw grpcRequest
+		in := &message{Message: op.input.New().Interface()}
+		err := dec(&raw)
+		if err == nil {
+			if err = raw.codec.Unmarshal(raw.data, in.Message); err != nil {
+				err = GRPCError(connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("unmarshal request: %w", err)))
+			}
+		} else {
+			// grpc-go has answered already (an oversized message, say):
+			// the interceptor is told what the client got.
+			err = GRPCError(err)
 		}
-	} else {
-		// grpc-go has answered already (an oversized message, say):
-		// the interceptor is told what the client got.
-		err = GRPCError(err)
-	}
-	var req any // nil, not a nil *GetIntegrationRequest, when there is none
-	if err != nil {
-		handler = func(context.Context, any) (any, error) { return nil, err }
-	} else {
-		req = in
-		handler = func(ctx context.Context, req any) (any, error) {
-			msg, ok := req.(*ampersandv1.GetIntegrationRequest)
-			if !ok {
-				return nil, GRPCError(connect.NewError(connect.CodeInternal, errors.New("an interceptor changed the request's type")))
+		var req any // nil, not a nil message, when there is none
+		if err != nil {
+			handler = func(context.Context, any) (any, error) { return nil, err }
+		} else {
+			req = in.Message
+			handler = func(ctx context.Context, req any) (any, error) {
+				msg, ok := req.(proto.Message)
+				if !ok || msg.ProtoReflect().Descriptor() != op.input.Descriptor() {
+					return nil, GRPCError(connect.NewError(connect.CodeInternal, errors.New("an interceptor changed the request's type")))
+				}
+				creds := rest.Credentials{
+					APIKey:        firstValue(ctx, "x-api-key"),
+					Authorization: firstValue(ctx, "authorization"),
+				}
+				resp, err := s.call(ctx, op, msg, creds)
+				if err != nil {
+					return nil, GRPCError(err)
+				}
+				return resp, nil
 			}
-			creds := rest.Credentials{
-				APIKey:        firstValue(ctx, "x-api-key"),
-				Authorization: firstValue(ctx, "authorization"),
-			}
-			resp, err := s.getIntegration(ctx, grpcInfo.FullMethod, msg, creds)
-			if err != nil {
-				return nil, GRPCError(err)
-			}
-			return resp, nil
 		}
+		if interceptor == nil {
+			return handler(ctx, req)
+		}
+		return interceptor(ctx, req, info, handler)
 	}
-	if interceptor == nil {
-		return handler(ctx, req)
-	}
-	return interceptor(ctx, req, grpcInfo, handler)
 }
 
 // firstValue is the first value of the request's metadata key, as
@@ -192,7 +191,7 @@ type grpcCodec struct{ c *cachingCodec }
 func (g grpcCodec) Name() string { return g.c.name }
 
 func (g grpcCodec) Marshal(v any) (mem.BufferSlice, error) {
-	if resp, ok := v.(*ampersandv1.GetIntegrationResponse); ok {
+	if resp, ok := v.(*message); ok {
 		encoded, err := g.c.sharedEncoding(resp)
 		if err != nil {
 			return nil, err
@@ -200,6 +199,7 @@ func (g grpcCodec) Marshal(v any) (mem.BufferSlice, error) {
 		if encoded != nil {
 			return mem.BufferSlice{mem.SliceBuffer(encoded)}, nil
 		}
+		v = resp.Message
 	}
 	m, ok := v.(proto.Message)
 	if !ok {

@@ -94,7 +94,7 @@ func statusErrorInfo(t *testing.T, err error) []*errdetails.ErrorInfo {
 // ErrorInfo. Each call of the service's method is seen by the interceptor.
 func TestGRPCTransportErrors(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, serveFile("testdata/integrations/minimal.json"), WithAPIKey("k"))
+	f := newFixture(t, serveFile("../translate/testdata/integrations/minimal.json"), WithAPIKey("k"))
 	var mu sync.Mutex // the interceptor runs on the server's goroutines
 	var seen []any
 	interceptor := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -158,7 +158,7 @@ func TestGRPCTransportErrors(t *testing.T) {
 // interceptor with its request, its metadata and the service's answer.
 func TestGRPCInterceptorSeesCalls(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, serveFile("testdata/integrations/minimal.json"))
+	f := newFixture(t, serveFile("../translate/testdata/integrations/minimal.json"))
 	var mu sync.Mutex // the interceptor runs on the server's goroutines
 	var req any
 	var callErr error

@@ -113,7 +113,7 @@ func TestUpstreamEchoingCredentials(t *testing.T) {
 	// The request IDs the upstream gave go into the call's log line.
 	f := newFixture(t, echo, WithAPIKey(serverKey))
 	trace := &rest.Trace{}
-	_, err := f.service.getIntegration(rest.WithTrace(context.Background(), trace), "/p", &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}, rest.Credentials{APIKey: clientKey})
+	_, err := f.service.callGetIntegration(rest.WithTrace(context.Background(), trace), &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}, rest.Credentials{APIKey: clientKey})
 	if err == nil || len(trace.Attempts) != 1 || !strings.HasPrefix(trace.Attempts[0].RequestID, "req-[REDACTED]") {
 		t.Errorf("err %v, attempts %+v", err, trace.Attempts)
 	}

@@ -1,40 +1,39 @@
-// Package service implements ampersand.v1.IntegrationService over Connect,
-// gRPC and gRPC-Web: it validates a request, picks its credentials, calls
-// the upstream REST API through package rest, translates the integration into
-// its proto message, and converts every failure into a Connect error with
-// rich, standard error details (see the README's "Errors"). [Service.RegisterGRPC]
+// Package service serves every RPC of the ampersand.v1 schema over Connect,
+// gRPC and gRPC-Web: for each call it makes the REST call the method's
+// google.api.http rule describes (package translate), with the caller's
+// credentials, through package rest; translates the answer into the
+// response message; and converts every failure into a Connect error with
+// rich, standard error details (see the README's "Errors").
+// [Service.Handlers] are the Connect handlers; [Service.RegisterGRPC]
 // serves the same calls on grpc-go's transport.
 package service
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"log/slog"
 	"regexp"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
-	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
-	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
+	"github.com/ampersand-connect/gateway/internal/translate"
 )
 
 // DefaultUpstreamTimeout is the service's own budget for one call's upstream work.
 const DefaultUpstreamTimeout = 30 * time.Second
 
-// Upstream gets integrations from the REST API. [*rest.Client] implements it.
+// Upstream makes REST calls. [*rest.Client] implements it.
 type Upstream interface {
-	GetIntegrationBody(ctx context.Context, creds rest.Credentials, projectIDOrName, integrationIDOrName string) (rest.Body, error)
+	Do(ctx context.Context, creds rest.Credentials, call rest.Call) (rest.Body, error)
 }
 
-// Service implements [ampersandv1connect.IntegrationServiceHandler]. It is
-// safe for concurrent use.
+// Service serves every RPC of the schema. It is safe for concurrent use.
 type Service struct {
-	// The operations other than GetIntegration answer unimplemented, until
-	// the schema-driven translator serves them.
-	ampersandv1connect.UnimplementedIntegrationServiceHandler
-
+	services        []*serviceOps
 	upstream        Upstream
 	apiKey          string
 	anonymous       bool
@@ -54,10 +53,8 @@ const (
 )
 
 // memoSeed seeds the digests of upstream bodies. Digests are compared only
-// within one call key (one credential, one pair of names), in this process.
+// within one call key (one credential, one REST call), in this process.
 var memoSeed = maphash.MakeSeed()
-
-var _ ampersandv1connect.IntegrationServiceHandler = (*Service)(nil)
 
 // Option configures a [Service].
 type Option func(*Service)
@@ -88,16 +85,17 @@ func WithLogger(logger *slog.Logger) Option {
 
 // WithUnknownEnumObserver calls observe for each enum value the upstream
 // sent that the schema does not know, with the field's path less its
-// indices ("latestRevision.content.read.objects[].delivery.mode"), a small
-// set fit for a metric label. Such values are also logged. The default is
+// indices and keys ("latestRevision.content.read.objects[].delivery.mode"),
+// a small set fit for a metric label. Such values are also logged. The default is
 // to only log them.
 func WithUnknownEnumObserver(observe func(field string)) Option {
 	return func(s *Service) { s.onUnknownEnum = observe }
 }
 
-// WithCache keeps successful responses for ttl, in at most maxBytes of
-// memory (least recently used first out), keyed by a hash of the
-// credentials and the names. A zero ttl, the default, keeps nothing. With
+// WithCache keeps the successful responses of GET operations for ttl, in
+// at most maxBytes of memory (least recently used first out), keyed by a
+// hash of the credentials and the REST call. A successful write (POST,
+// PUT, PATCH, DELETE) drops the caller's answers for its project. A zero ttl, the default, keeps nothing. With
 // the handler options of [Service.HandlerOptions], a hit is served without
 // encoding the response again.
 func WithCache(ttl time.Duration, maxBytes int64) Option {
@@ -119,6 +117,7 @@ func New(upstream Upstream, opts ...Option) *Service {
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.services = schemaServices()
 	return s
 }
 
@@ -133,27 +132,15 @@ func (s *Service) HandlerOptions() []connect.HandlerOption {
 	}
 }
 
-// indexes matches the array indices of a path.
-var indexes = regexp.MustCompile(`\[\d+\]`)
+// indexes matches the array indices and map keys of a path.
+var indexes = regexp.MustCompile(`\[(\d+|"(?:[^"\\]|\\.)*")\]`)
 
-// GetIntegration implements ampersand.v1.IntegrationService/GetIntegration.
-func (s *Service) GetIntegration(ctx context.Context, req *connect.Request[ampersandv1.GetIntegrationRequest]) (*connect.Response[ampersandv1.GetIntegrationResponse], error) {
-	creds := rest.Credentials{
-		APIKey:        req.Header().Get("X-Api-Key"),
-		Authorization: req.Header().Get("Authorization"),
-	}
-	resp, err := s.getIntegration(ctx, req.Spec().Procedure, req.Msg, creds)
+// call serves a call of op, whatever its transport, with the credentials
+// the client sent. Its errors are *connect.Error.
+func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials) (*message, error) {
+	restReq, err := op.method.NewRequest(req)
 	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(resp), nil
-}
-
-// getIntegration serves a call of procedure, whatever its transport, with
-// the credentials the client sent. Its errors are *connect.Error.
-func (s *Service) getIntegration(ctx context.Context, procedure string, msg *ampersandv1.GetIntegrationRequest, creds rest.Credentials) (*ampersandv1.GetIntegrationResponse, error) {
-	if err := validate(msg); err != nil {
-		return nil, err
+		return nil, invalidRequest(err)
 	}
 	if creds.Empty() {
 		creds.APIKey = s.apiKey
@@ -163,11 +150,23 @@ func (s *Service) getIntegration(ctx context.Context, procedure string, msg *amp
 			"no credentials: send an x-api-key or an authorization header",
 			map[string]string{"headers": "x-api-key, authorization"})
 	}
-
-	project, name := msg.GetProjectIdOrName(), msg.GetIntegrationIdOrName()
-	key := newCallKey(creds, project, name)
-	if resp := s.cache.get(key); resp != nil {
-		return resp, nil
+	call := rest.Call{
+		Method:   restReq.Method,
+		Path:     restReq.Path,
+		RawQuery: restReq.RawQuery,
+		Body:     restReq.Body,
+		Template: op.method.Template(),
+		Retry:    op.retry,
+	}
+	scope := newCallKey(creds, "project", op.method.Project(req))
+	var key callKey
+	var generation uint64
+	if op.shared {
+		key = newCallKey(creds, call.Path, call.RawQuery)
+		if resp := s.cache.get(key); resp != nil {
+			return resp, nil
+		}
+		generation = s.cache.generation()
 	}
 
 	// The upstream budget: the client's deadline or the service's own
@@ -179,9 +178,14 @@ func (s *Service) getIntegration(ctx context.Context, procedure string, msg *amp
 	ctx, cancel := context.WithTimeoutCause(ctx, s.upstreamTimeout, errUpstreamTimeout)
 	defer cancel()
 	redact := newRedactor(creds, s.apiKey)
-	resp, err := s.calls.do(ctx, key, cause, func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, error) {
-		return s.fetch(ctx, procedure, key, creds, project, name, redact)
-	})
+	var resp *message
+	if op.shared {
+		resp, err = s.calls.do(ctx, key, cause, func(ctx context.Context) (*message, error) {
+			return s.fetch(ctx, op, key, creds, call, redact)
+		})
+	} else {
+		resp, err = s.fetch(ctx, op, key, creds, call, redact)
+	}
 	if trace := rest.TraceFrom(ctx); trace != nil {
 		for i := range trace.Attempts { // the upstream's request IDs are logged
 			trace.Attempts[i].RequestID = redact.text(trace.Attempts[i].RequestID)
@@ -190,37 +194,51 @@ func (s *Service) getIntegration(ctx context.Context, procedure string, msg *amp
 	if err != nil {
 		return nil, toConnectError(ctx, err, redact)
 	}
-	s.cache.put(key, resp)
+	if op.shared {
+		s.cache.putIn(scope, generation, key, resp)
+	} else {
+		// A write: the caller reads its own writes.
+		s.cache.dropScope(scope)
+	}
 	return resp, nil
 }
 
-// fetch gets an integration from the upstream and decodes it straight into
-// its proto message, unless the upstream's body is the one the memo's
-// response for key was made from. What it logs of the body goes through
-// redact.
-func (s *Service) fetch(ctx context.Context, procedure string, key callKey, creds rest.Credentials, project, name string, redact redactor) (*ampersandv1.GetIntegrationResponse, error) {
-	body, err := s.upstream.GetIntegrationBody(ctx, creds, project, name)
+// fetch makes an operation's REST call and translates its answer into the
+// response message, unless (for a GET) the upstream's body is the one the
+// memo's response for key was made from. What it logs of the body goes
+// through redact.
+func (s *Service) fetch(ctx context.Context, op *operation, key callKey, creds rest.Credentials, call rest.Call, redact redactor) (*message, error) {
+	body, err := s.upstream.Do(ctx, creds, call)
 	if err != nil {
 		return nil, err
 	}
-	digest := maphash.Bytes(memoSeed, body.Data)
-	if entry := s.memo.memoized(key, digest, len(body.Data)); entry != nil {
-		for _, u := range entry.unknown {
-			s.reportUnknownEnum(ctx, procedure, u, redact)
+	var digest uint64
+	if op.shared {
+		digest = maphash.Bytes(memoSeed, body.Data)
+		if entry := s.memo.memoized(key, digest, len(body.Data)); entry != nil {
+			for _, u := range entry.unknown {
+				s.reportUnknownEnum(ctx, op.procedure, u, redact)
+			}
+			return entry.resp, nil
 		}
-		return entry.resp, nil
 	}
 	var unknown []unknownValue
-	integration, err := decodeIntegration(body.Data, func(path, value string) {
+	out, err := op.method.NewResponse(body.Data, body.ContentType, func(path, value string) {
 		u := unknownValue{path, value}
 		unknown = append(unknown, u)
-		s.reportUnknownEnum(ctx, procedure, u, redact)
+		s.reportUnknownEnum(ctx, op.procedure, u, redact)
 	})
 	if err != nil {
+		var invalid *translate.InvalidError
+		if errors.As(err, &invalid) {
+			invalid.StatusCode = body.StatusCode
+		}
 		return nil, err
 	}
-	resp := &ampersandv1.GetIntegrationResponse{Integration: integration}
-	s.memo.putEntry(&cacheEntry{key: key, resp: resp, digest: digest, length: len(body.Data), unknown: unknown})
+	resp := &message{Message: out}
+	if op.shared {
+		s.memo.putEntry(&cacheEntry{key: key, resp: resp, digest: digest, length: len(body.Data), unknown: unknown}, false, 0)
+	}
 	return resp, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
+	"github.com/ampersand-connect/gateway/internal/translate"
 )
 
 // upstreamCall is what the stand-in upstream saw of one call.
@@ -102,7 +103,7 @@ func newFixture(t *testing.T, handler http.HandlerFunc, opts ...Option) *fixture
 	opts = append([]Option{WithLogger(slog.New(slog.NewJSONHandler(f.logs, nil)))}, opts...)
 	mux := http.NewServeMux()
 	f.service = New(client, opts...)
-	mux.Handle(ampersandv1connect.NewIntegrationServiceHandler(f.service))
+	f.service.Mount(mux)
 	server := httptest.NewUnstartedServer(mux)
 	server.EnableHTTP2 = true
 	server.StartTLS()
@@ -141,7 +142,7 @@ func request(project, integration string, header ...string) *connect.Request[amp
 
 func TestGetIntegration(t *testing.T) {
 	t.Parallel()
-	body, err := os.ReadFile("testdata/integrations/full.json")
+	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestGetIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forEachClient(t, serveFile("testdata/integrations/full.json"), nil, func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient) {
+	forEachClient(t, serveFile("../translate/testdata/integrations/full.json"), nil, func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient) {
 		resp, err := client.GetIntegration(context.Background(), request("my project/x", "read?accounts#%", "X-Api-Key", "k1"))
 		if err != nil {
 			t.Fatal(err)
@@ -184,7 +185,7 @@ func TestCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			forEachClient(t, serveFile("testdata/integrations/minimal.json"), []Option{WithAPIKey(tt.serverKey)}, func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient) {
+			forEachClient(t, serveFile("../translate/testdata/integrations/minimal.json"), []Option{WithAPIKey(tt.serverKey)}, func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient) {
 				_, err := client.GetIntegration(context.Background(), request("p", "i", tt.header...))
 				calls := f.upstream.Calls()
 				if !tt.wantCalled {
@@ -237,7 +238,7 @@ func TestValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			forEachClient(t, serveFile("testdata/integrations/minimal.json"), nil, func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient) {
+			forEachClient(t, serveFile("../translate/testdata/integrations/minimal.json"), nil, func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient) {
 				// No credentials: validation comes first.
 				_, err := client.GetIntegration(context.Background(), request(tt.project, tt.integration))
 				if connect.CodeOf(err) != connect.CodeInvalidArgument {
@@ -260,8 +261,8 @@ func TestValidation(t *testing.T) {
 	t.Run("edge values pass", func(t *testing.T) {
 		t.Parallel()
 		for _, id := range []string{strings.Repeat("a", 1024), "...", "a.b", " ", "ü/?#%", "\u0080"} {
-			if err := validateID(id); err != nil {
-				t.Errorf("validateID(%q) = %v", id, err)
+			if err := translate.ValidateParam(id); err != nil {
+				t.Errorf("ValidateParam(%q) = %v", id, err)
 			}
 		}
 	})
@@ -297,7 +298,7 @@ func TestUpstreamErrorsThroughProtocols(t *testing.T) {
 
 func TestInvalidUpstreamBody(t *testing.T) {
 	t.Parallel()
-	forEachClient(t, serveFile("testdata/integrations/invalid-field-variant.json"), nil, func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient) {
+	forEachClient(t, serveFile("../translate/testdata/integrations/invalid-field-variant.json"), nil, func(t *testing.T, f *fixture, client ampersandv1connect.IntegrationServiceClient) {
 		_, err := client.GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k"))
 		connectErr := asConnectError(t, err)
 		if connectErr.Code() != connect.CodeInternal || !strings.Contains(connectErr.Message(), "read.objects[1].requiredFields[1]") {
@@ -341,7 +342,7 @@ func TestUpstreamTimeouts(t *testing.T) {
 
 func TestUnknownEnumIsLogged(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, serveFile("testdata/integrations/unknown.json"))
+	f := newFixture(t, serveFile("../translate/testdata/integrations/unknown.json"))
 	resp, err := f.clients["connect"].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k"))
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +361,7 @@ func TestAnonymous(t *testing.T) {
 	var calls atomic.Int32
 	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		serveFile("testdata/integrations/minimal.json")(w, r)
+		serveFile("../translate/testdata/integrations/minimal.json")(w, r)
 	}, WithAnonymous())
 	if _, err := f.clients["connect"].GetIntegration(context.Background(), request("p", "i")); err != nil {
 		t.Fatal(err)

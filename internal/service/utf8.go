@@ -1,6 +1,8 @@
 package service
 
 import (
+	"github.com/ampersand-connect/gateway/internal/translate"
+
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -96,3 +98,8 @@ func dropDetail(name protoreflect.FullName, err error) {
 	droppedDetails.Add(1)
 	slog.Default().Error("error detail dropped", "detail", string(name), "error", err.Error())
 }
+
+// truncate cuts s to at most n bytes, for quoting upstream values in
+// messages: on a rune boundary, so that a character is never cut in two
+// (a string that was valid UTF-8 stays valid).
+func truncate(s string, n int) string { return translate.Truncate(s, n) }

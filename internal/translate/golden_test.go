@@ -1,4 +1,4 @@
-package service
+package translate
 
 import (
 	"bytes"
@@ -18,18 +18,27 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
 
-// translateBody runs the whole translation of an upstream body, as the
-// service does (the one-pass decoder), collecting the unknown enum values
-// reported.
+// getIntegration is the binding of GetIntegration.
+var getIntegration = func() *Method {
+	md := ampersandv1.File_ampersand_v1_integration_service_proto.Services().ByName("IntegrationService").Methods().ByName("GetIntegration")
+	m, err := NewMethod(md)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+// translateBody translates the body of GetIntegration's 200 answer, as the
+// service does, collecting the unknown enum values reported.
 func translateBody(body []byte) (*ampersandv1.GetIntegrationResponse, []string, error) {
 	var unknown []string
-	integration, err := decodeIntegration(body, func(path, value string) {
+	resp, err := getIntegration.NewResponse(body, "application/json", func(path, value string) {
 		unknown = append(unknown, path+"="+value)
 	})
 	if err != nil {
 		return nil, unknown, err
 	}
-	return &ampersandv1.GetIntegrationResponse{Integration: integration}, unknown, nil
+	return resp.(*ampersandv1.GetIntegrationResponse), unknown, nil
 }
 
 // TestTranslateGolden translates every upstream body of
@@ -62,7 +71,7 @@ func TestTranslateGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(goldenFile)
 			if err != nil {
-				t.Fatalf("%v (run go test ./internal/service -update)", err)
+				t.Fatalf("%v (run go test ./internal/translate -update)", err)
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("translation differs from %s (run with -update to accept):\n%s", goldenFile, got)
@@ -163,7 +172,7 @@ func TestTranslateFieldVariantErrorPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = translateBody(body)
-	var invalid *InvalidIntegrationError
+	var invalid *InvalidError
 	if !errors.As(err, &invalid) || invalid.Path != "latestRevision.content.read.objects[1].requiredFields[1]" {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,0 +1,297 @@
+package translate
+
+import (
+	"fmt"
+	"sync"
+
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+)
+
+// A plan is what the translator knows of a message, read once from its
+// descriptor: each field's REST name and kind, the REST spellings of its
+// enums, how its oneofs are told apart. Decoding and encoding are walks
+// over plans; nothing is looked up by reflection per call.
+type plan struct {
+	desc   protoreflect.MessageDescriptor
+	typ    protoreflect.MessageType
+	wkt    wkt
+	fields []*fieldPlan          // the fields that are REST properties, in number order
+	byName map[string]*fieldPlan // the same, by REST name
+	// untagged is the oneof whose variants are objects merged into this
+	// one's, if any.
+	untagged *oneofPlan
+	// oneofs are the real oneofs (not proto3 optional's): one of each must
+	// be set.
+	oneofs []protoreflect.OneofDescriptor
+	// wrapper is the one field of a wrapper message, whose REST value is
+	// that field's.
+	wrapper *fieldPlan
+}
+
+// wkt tells the well-known types with a JSON form of their own.
+type wkt int
+
+const (
+	wktNone wkt = iota
+	wktTimestamp
+	wktStruct
+	wktValue
+)
+
+type fieldPlan struct {
+	fd   protoreflect.FieldDescriptor
+	name string // the REST name
+	// value is the plan of the field's values: of the field itself, of a
+	// list's elements, of a map's values.
+	value valuePlan
+	list  bool
+	isMap bool
+}
+
+// valuePlan says how one value is read and written.
+type valuePlan struct {
+	kind protoreflect.Kind
+	msg  *plan     // for messages
+	enum *enumPlan // for enums
+}
+
+type enumPlan struct {
+	desc   protoreflect.EnumDescriptor
+	byREST map[string]protoreflect.EnumNumber
+	rest   map[protoreflect.EnumNumber]string
+}
+
+type oneofPlan struct {
+	desc     protoreflect.OneofDescriptor
+	variants []*variantPlan
+	// required are the REST names of every variant's required properties,
+	// which a pre-scan of an object looks for.
+	required []string
+}
+
+type variantPlan struct {
+	fd  protoreflect.FieldDescriptor
+	msg *plan
+	// required are the indexes in oneofPlan.required of the variant's
+	// required properties, with the JSON type each must have.
+	required []requiredProp
+}
+
+type requiredProp struct {
+	index int
+	want  jsonType
+}
+
+// jsonType is the type a required property must have for its variant to
+// be chosen.
+type jsonType int
+
+const (
+	jsonString jsonType = iota
+	jsonBool
+	jsonInteger
+	jsonNumber
+	jsonObject
+	jsonArray
+	jsonAny
+)
+
+var (
+	plansMu sync.Mutex
+	plans   = map[protoreflect.FullName]*plan{}
+)
+
+// planFor returns the plan of a message, made once.
+func planFor(md protoreflect.MessageDescriptor) (*plan, error) {
+	plansMu.Lock()
+	defer plansMu.Unlock()
+	return makePlan(md)
+}
+
+func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
+	if p, ok := plans[md.FullName()]; ok {
+		return p, nil
+	}
+	p := &plan{desc: md, byName: map[string]*fieldPlan{}}
+	if mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName()); err == nil {
+		p.typ = mt
+	} else {
+		p.typ = dynamicpb.NewMessageType(md)
+	}
+	plans[md.FullName()] = p // before the fields: messages may be recursive
+	switch md.FullName() {
+	case "google.protobuf.Timestamp":
+		p.wkt = wktTimestamp
+		return p, nil
+	case "google.protobuf.Struct":
+		p.wkt = wktStruct
+		return p, nil
+	case "google.protobuf.Value":
+		p.wkt = wktValue
+		return p, nil
+	}
+	wrapper := proto.GetExtension(md.Options(), ampersandv1.E_Wrapper).(bool)
+	for i := range md.Oneofs().Len() {
+		od := md.Oneofs().Get(i)
+		if od.IsSynthetic() {
+			continue
+		}
+		p.oneofs = append(p.oneofs, od)
+		if proto.GetExtension(od.Options(), ampersandv1.E_Untagged).(bool) {
+			if p.untagged != nil {
+				delete(plans, md.FullName())
+				return nil, fmt.Errorf("%s: two untagged oneofs", md.FullName())
+			}
+			p.untagged = &oneofPlan{desc: od}
+		}
+	}
+	for i := range md.Fields().Len() {
+		fd := md.Fields().Get(i)
+		fp, err := makeFieldPlan(fd)
+		if err != nil {
+			delete(plans, md.FullName())
+			return nil, err
+		}
+		if p.untagged != nil && fd.ContainingOneof() == p.untagged.desc {
+			if err := p.untagged.addVariant(fp); err != nil {
+				delete(plans, md.FullName())
+				return nil, err
+			}
+			continue
+		}
+		p.fields = append(p.fields, fp)
+		p.byName[fp.name] = fp
+	}
+	if wrapper {
+		if len(p.fields) != 1 {
+			delete(plans, md.FullName())
+			return nil, fmt.Errorf("%s: a wrapper has %d fields, want 1", md.FullName(), len(p.fields))
+		}
+		p.wrapper = p.fields[0]
+	}
+	return p, nil
+}
+
+func makeFieldPlan(fd protoreflect.FieldDescriptor) (*fieldPlan, error) {
+	fp := &fieldPlan{fd: fd, name: fd.JSONName(), list: fd.IsList(), isMap: fd.IsMap()}
+	vd := fd
+	if fd.IsMap() {
+		vd = fd.MapValue()
+	}
+	v, err := makeValuePlan(vd)
+	if err != nil {
+		return nil, err
+	}
+	fp.value = v
+	return fp, nil
+}
+
+func makeValuePlan(fd protoreflect.FieldDescriptor) (valuePlan, error) {
+	v := valuePlan{kind: fd.Kind()}
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		msg, err := makePlan(fd.Message())
+		if err != nil {
+			return v, err
+		}
+		v.msg = msg
+	case protoreflect.EnumKind:
+		v.enum = enumPlanFor(fd.Enum())
+	}
+	return v, nil
+}
+
+var enumPlans = map[protoreflect.FullName]*enumPlan{}
+
+func enumPlanFor(ed protoreflect.EnumDescriptor) *enumPlan {
+	if e, ok := enumPlans[ed.FullName()]; ok {
+		return e
+	}
+	e := &enumPlan{desc: ed, byREST: map[string]protoreflect.EnumNumber{}, rest: map[protoreflect.EnumNumber]string{}}
+	for i := range ed.Values().Len() {
+		vd := ed.Values().Get(i)
+		rest := proto.GetExtension(vd.Options(), ampersandv1.E_RestValue).(string)
+		if rest == "" {
+			continue
+		}
+		e.byREST[rest] = vd.Number()
+		e.rest[vd.Number()] = rest
+	}
+	enumPlans[ed.FullName()] = e
+	return e
+}
+
+// addVariant adds a variant of an untagged oneof: a message whose required
+// fields (google.api.field_behavior) tell it apart.
+func (o *oneofPlan) addVariant(fp *fieldPlan) error {
+	if fp.value.msg == nil || fp.value.msg.wkt != wktNone {
+		return fmt.Errorf("%s: a variant of an untagged oneof must be a message", fp.fd.FullName())
+	}
+	v := &variantPlan{fd: fp.fd, msg: fp.value.msg}
+	md := fp.fd.Message()
+	for i := range md.Fields().Len() {
+		fd := md.Fields().Get(i)
+		if !isRequired(fd) {
+			continue
+		}
+		index := -1
+		for j, name := range o.required {
+			if name == fd.JSONName() {
+				index = j
+			}
+		}
+		if index < 0 {
+			index = len(o.required)
+			o.required = append(o.required, fd.JSONName())
+		}
+		v.required = append(v.required, requiredProp{index: index, want: jsonTypeOf(fd)})
+	}
+	o.variants = append(o.variants, v)
+	return nil
+}
+
+func isRequired(fd protoreflect.FieldDescriptor) bool {
+	behaviors, _ := proto.GetExtension(fd.Options(), annotations.E_FieldBehavior).([]annotations.FieldBehavior)
+	for _, b := range behaviors {
+		if b == annotations.FieldBehavior_REQUIRED {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonTypeOf is the JSON type of a field's REST value.
+func jsonTypeOf(fd protoreflect.FieldDescriptor) jsonType {
+	switch {
+	case fd.IsList():
+		return jsonArray
+	case fd.IsMap():
+		return jsonObject
+	}
+	switch fd.Kind() {
+	case protoreflect.StringKind, protoreflect.EnumKind, protoreflect.BytesKind:
+		return jsonString
+	case protoreflect.BoolKind:
+		return jsonBool
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		return jsonNumber
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		switch fd.Message().FullName() {
+		case "google.protobuf.Timestamp":
+			return jsonString
+		case "google.protobuf.Value":
+			return jsonAny
+		}
+		if proto.GetExtension(fd.Message().Options(), ampersandv1.E_Wrapper).(bool) && fd.Message().Fields().Len() == 1 {
+			return jsonTypeOf(fd.Message().Fields().Get(0))
+		}
+		return jsonObject
+	}
+	return jsonInteger
+}

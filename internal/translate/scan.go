@@ -1,0 +1,423 @@
+package translate
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file is the JSON scanner the decoder reads with: one pass over the
+// bytes, strings returned as slices of the input where they need no
+// unescaping, and the rules of encoding/json: property names match exactly
+// or else case-insensitively, invalid UTF-8 becomes U+FFFD, a lone
+// surrogate escape becomes U+FFFD, nesting is bounded.
+
+// maxDepth bounds the nesting of skipped values, as encoding/json does.
+const maxDepth = 10000
+
+type decoder struct {
+	data        []byte
+	pos         int
+	err         error
+	depth       int
+	key         []byte     // the current property's name (see member)
+	buf         []byte     // scratch for strings with escapes
+	stack       []pathElem // where the value being decoded is
+	unknownEnum func(path, value string)
+}
+
+func (d *decoder) fail(reason string) {
+	if d.err == nil {
+		where := d.where()
+		if where == "" {
+			where = "(body)"
+		}
+		d.err = &InvalidError{Path: where, Reason: reason}
+	}
+	d.pos = len(d.data) // stop
+}
+
+func (d *decoder) syntax(what string) {
+	d.fail("malformed JSON at byte " + strconv.Itoa(d.pos) + ": " + what)
+}
+
+// next skips white space and returns the next byte without consuming it,
+// or 0 at the end.
+func (d *decoder) next() byte {
+	for d.pos < len(d.data) {
+		switch c := d.data[d.pos]; c {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// kind names the JSON value starting with c.
+func kind(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+// want reports whether the value at the cursor starts with c. A null is
+// consumed and reported false; anything else is an error.
+func (d *decoder) want(c byte, wanted string) bool {
+	got := d.next()
+	switch got {
+	case c:
+		return true
+	case 'n':
+		d.literal("null")
+	case 0:
+		d.syntax("unexpected end of JSON input")
+	default:
+		d.fail("got a JSON " + kind(got) + ", want " + wanted)
+	}
+	return false
+}
+
+func (d *decoder) literal(lit string) {
+	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
+		d.syntax("invalid literal")
+		return
+	}
+	d.pos += len(lit)
+}
+
+// member advances to the next property of the object at the cursor, whose
+// '{' is consumed on the first call (first is then set false), and leaves
+// its name in d.key. It reports false at the object's end or on an error.
+func (d *decoder) member(first *bool) bool {
+	if *first {
+		*first = false
+		d.pos++ // '{'
+		if d.next() == '}' {
+			d.pos++
+			return false
+		}
+	} else {
+		switch d.next() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return false
+		default:
+			d.syntax("want ',' or '}'")
+			return false
+		}
+	}
+	if d.err != nil {
+		return false
+	}
+	if d.next() != '"' {
+		d.syntax("want a property name")
+		return false
+	}
+	d.key = d.rawString()
+	if d.next() != ':' {
+		d.syntax("want ':'")
+		return false
+	}
+	d.pos++
+	return d.err == nil
+}
+
+// element advances to the next element of the array at the cursor, whose
+// '[' is consumed on the first call. It reports false at the array's end
+// or on an error.
+func (d *decoder) element(first *bool) bool {
+	if *first {
+		*first = false
+		d.pos++ // '['
+		if d.next() == ']' {
+			d.pos++
+			return false
+		}
+		return d.err == nil
+	}
+	switch d.next() {
+	case ',':
+		d.pos++
+		return d.err == nil
+	case ']':
+		d.pos++
+		return false
+	default:
+		d.syntax("want ',' or ']'")
+		return false
+	}
+}
+
+// rawString reads a string and returns its decoded bytes: a slice of the
+// input when it has no escapes and is ASCII, else of d.buf (valid until
+// the next string).
+func (d *decoder) rawString() []byte {
+	d.pos++ // '"'
+	start := d.pos
+	data := d.data
+	i := d.pos
+	for i < len(data) && plain[data[i]] {
+		i++
+	}
+	d.pos = i
+	switch {
+	case i >= len(data):
+		d.syntax("unexpected end of JSON input")
+		return nil
+	case data[i] == '"':
+		d.pos++
+		return data[start:i]
+	case data[i] < 0x20:
+		d.syntax("control character in string")
+		return nil
+	default: // an escape, or a byte of UTF-8
+		return d.slowString(start)
+	}
+}
+
+// plain marks the bytes a string holds as they are: ASCII less the quote,
+// the backslash and control characters.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func (d *decoder) slowString(start int) []byte {
+	b := append(d.buf[:0], d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			d.buf = b
+			return b
+		case c < 0x20:
+			d.syntax("control character in string")
+			return nil
+		case c == '\\':
+			if d.pos+1 >= len(d.data) {
+				d.syntax("unexpected end of JSON input")
+				return nil
+			}
+			esc := d.data[d.pos+1]
+			d.pos += 2
+			switch esc {
+			case '"', '\\', '/':
+				b = append(b, esc)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := d.hex4()
+				if !ok {
+					d.syntax("invalid \\u escape")
+					return nil
+				}
+				if utf16.IsSurrogate(r) {
+					// A pair, or else U+FFFD, as encoding/json decodes it.
+					r2 := rune(utf8.RuneError)
+					save := d.pos
+					if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+						d.pos += 2
+						low, ok := d.hex4()
+						if dec := utf16.DecodeRune(r, low); ok && dec != utf8.RuneError {
+							r2 = dec
+						} else {
+							d.pos = save
+						}
+					}
+					r = r2
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				d.syntax("invalid escape")
+				return nil
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			d.pos++
+		default:
+			r, size := utf8.DecodeRune(d.data[d.pos:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, d.data[d.pos:d.pos+size]...)
+			}
+			d.pos += size
+		}
+	}
+	d.syntax("unexpected end of JSON input")
+	return nil
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if d.pos+4 > len(d.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.pos : d.pos+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r*16 + rune(c)
+	}
+	d.pos += 4
+	return r, true
+}
+
+// number checks and skips a number, and reports whether it is an integer
+// literal (no fraction, no exponent).
+func (d *decoder) number() bool {
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	switch {
+	case d.pos < len(d.data) && d.data[d.pos] == '0':
+		d.pos++
+	case !d.digits():
+		d.syntax("invalid number")
+		return false
+	}
+	integer := true
+	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+		integer = false
+		d.pos++
+		if !d.digits() {
+			d.syntax("invalid number")
+			return false
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		integer = false
+		d.pos++
+		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+			d.pos++
+		}
+		if !d.digits() {
+			d.syntax("invalid number")
+			return false
+		}
+	}
+	return integer
+}
+
+func (d *decoder) digits() bool {
+	start := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+		d.pos++
+	}
+	return d.pos > start
+}
+
+// skip checks and skips any JSON value: an unknown property's.
+func (d *decoder) skip() {
+	switch c := d.next(); c {
+	case '{', '[':
+		d.depth++
+		if d.depth > maxDepth {
+			d.syntax("exceeded max depth")
+			return
+		}
+		if c == '{' {
+			for first := true; d.member(&first); {
+				d.skip()
+			}
+		} else {
+			for first := true; d.element(&first); {
+				d.skip()
+			}
+		}
+		d.depth--
+	case '"':
+		d.rawString()
+	case 't':
+		d.literal("true")
+	case 'f':
+		d.literal("false")
+	case 'n':
+		d.literal("null")
+	case 0:
+		d.syntax("unexpected end of JSON input")
+	default:
+		if c != '-' && (c < '0' || c > '9') {
+			d.syntax("invalid character")
+			return
+		}
+		d.number()
+	}
+}
+
+// name returns which of names key is, exactly or else case-insensitively
+// as encoding/json matches property names, or "" for none.
+func name(key []byte, names ...string) string {
+	for _, n := range names {
+		if string(key) == n {
+			return n
+		}
+	}
+	for _, n := range names {
+		if foldEqual(key, n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// foldEqual is encoding/json's case-insensitive match of a property name:
+// ASCII letters fold, and so do 'ſ' (to s) and the Kelvin sign (to k).
+func foldEqual(key []byte, name string) bool {
+	i := 0
+	for len(key) > 0 {
+		r, size := utf8.DecodeRune(key)
+		key = key[size:]
+		switch r {
+		case 'ſ':
+			r = 's'
+		case 'K':
+			r = 'k'
+		}
+		if r >= utf8.RuneSelf || i >= len(name) || lower(byte(r)) != lower(name[i]) {
+			return false
+		}
+		i++
+	}
+	return i == len(name)
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
