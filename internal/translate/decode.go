@@ -287,6 +287,10 @@ func (d *decoder) float() (float64, bool) {
 // message decodes a value into m, which is set: an object, or a
 // well-known type's JSON form, or a wrapper's one field's value.
 func (d *decoder) message(pl *plan, m protoreflect.Message) {
+	if pl.goType != nil && pl.wkt != wktStruct && pl.wkt != wktValue {
+		d.messageAt(pl, pointerOf(m.Interface()), m)
+		return
+	}
 	switch pl.wkt {
 	case wktTimestamp:
 		d.timestamp(m)

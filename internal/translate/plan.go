@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -32,6 +33,9 @@ type plan struct {
 	// wrapper is the one field of a wrapper message, whose REST value is
 	// that field's.
 	wrapper *fieldPlan
+	// goType is the Go struct of a generated message, which the decoder
+	// writes straight into (see fast.go); nil for other messages.
+	goType reflect.Type
 }
 
 // wkt tells the well-known types with a JSON form of their own.
@@ -52,6 +56,11 @@ type fieldPlan struct {
 	value valuePlan
 	list  bool
 	isMap bool
+	// fast says how the field is written in a generated message's struct,
+	// at offset; goElem is the struct type of a message field's values.
+	fast   fastKind
+	offset uintptr
+	goElem reflect.Type
 }
 
 // valuePlan says how one value is read and written.
@@ -128,6 +137,7 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 	switch md.FullName() {
 	case "google.protobuf.Timestamp":
 		p.wkt = wktTimestamp
+		p.fastFields()
 		return p, nil
 	case "google.protobuf.Struct":
 		p.wkt = wktStruct
@@ -175,6 +185,7 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 		}
 		p.wrapper = p.fields[0]
 	}
+	p.fastFields()
 	return p, nil
 }
 

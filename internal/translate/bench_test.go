@@ -1,0 +1,25 @@
+package translate
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ampersand-connect/gateway/internal/demo"
+)
+
+// BenchmarkDecode translates GetIntegration's answer of about 1.6 KB and
+// 1 MB, as the service does.
+func BenchmarkDecode(b *testing.B) {
+	for _, size := range []int{1600, 1 << 20} {
+		body := demo.Sized(size)
+		b.Run(fmt.Sprintf("%dKB", len(body)/1024), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := getIntegration.NewResponse(body, "application/json", nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
