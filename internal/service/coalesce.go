@@ -35,8 +35,9 @@ type fetchFunc func(ctx context.Context) (*ampersandv1.GetIntegrationResponse, e
 // The shared request is detached from any one caller's cancellation: its
 // budget is the first caller's (its deadline, or the service's upstream
 // timeout), and it is cancelled only when every caller waiting for it has
-// gone. A caller whose budget outlives a shared request that ran out of
-// time makes its own.
+// gone. The callers whose budgets outlive a shared request that ran out of
+// time share a new one: one impatient caller does not make each of the
+// others call the upstream alone.
 type coalescer struct {
 	mu      sync.Mutex
 	flights map[callKey]*flight
@@ -66,7 +67,7 @@ func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetc
 	if f, shared := c.flights[key]; shared {
 		f.waiters++
 		c.mu.Unlock()
-		return c.wait(ctx, key, f, fetch)
+		return c.wait(ctx, key, f, cause, fetch)
 	}
 	// Detached from the caller's cancellation, with the caller's budget.
 	var flightCtx context.Context
@@ -95,7 +96,7 @@ func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetc
 }
 
 // wait waits for a flight another caller started.
-func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, fetch fetchFunc) (*ampersandv1.GetIntegrationResponse, error) {
+func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, cause error, fetch fetchFunc) (*ampersandv1.GetIntegrationResponse, error) {
 	select {
 	case <-f.done:
 		c.leave(key, f)
@@ -104,8 +105,10 @@ func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, fetch fetc
 		}
 		if ctx.Err() == nil && isContextError(f.err) {
 			// The shared request ran out of its first caller's budget;
-			// this caller still has time of its own.
-			return fetch(ctx)
+			// this caller still has time of its own. The first such
+			// caller starts a new shared request, and the others join
+			// it (the flight is out of the map before done is closed).
+			return c.do(ctx, key, cause, fetch)
 		}
 		return f.resp, f.err
 	case <-ctx.Done():
