@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type config struct {
 	apiKey          string
 	demo            bool
 	corsOrigins     []string
+	corsServerKey   bool
 	upstreamTimeout time.Duration
 	tlsCert         string
 	tlsKey          string
@@ -51,6 +53,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	upstream := fs.String("upstream", envOr("AMPERSAND_API_URL", rest.DefaultBaseURL), "base `URL` of the REST API (env AMPERSAND_API_URL)")
 	demo := fs.Bool("demo", false, "serve built-in sample integrations, with no network and no key (env DEMO)")
 	corsOrigins := fs.String("cors-origins", envOr("CORS_ORIGINS", ""), "comma-separated browser `origins` allowed to call, * for any (env CORS_ORIGINS)")
+	corsServerKey := fs.Bool("cors-allow-server-key", false, "allow -cors-origins '*' with AMPERSAND_API_KEY, which lets any web page call with the server's key (env CORS_ALLOW_SERVER_KEY)")
 	timeout := fs.String("upstream-timeout", envOr("UPSTREAM_TIMEOUT", service.DefaultUpstreamTimeout.String()), "the service's own `budget` for one call's upstream work (env UPSTREAM_TIMEOUT)")
 	tlsCert := fs.String("tls-cert", envOr("TLS_CERT_FILE", ""), "TLS certificate `file`: serve HTTPS (env TLS_CERT_FILE)")
 	tlsKey := fs.String("tls-key", envOr("TLS_KEY_FILE", ""), "TLS key `file` (env TLS_KEY_FILE)")
@@ -79,6 +82,13 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 		var err error
 		if cfg.demo, err = strconv.ParseBool(getenv("DEMO")); err != nil {
 			return nil, fmt.Errorf("DEMO: %q is not a boolean", getenv("DEMO"))
+		}
+	}
+	cfg.corsServerKey = *corsServerKey
+	if !isSet(fs, "cors-allow-server-key") && getenv("CORS_ALLOW_SERVER_KEY") != "" {
+		var err error
+		if cfg.corsServerKey, err = strconv.ParseBool(getenv("CORS_ALLOW_SERVER_KEY")); err != nil {
+			return nil, fmt.Errorf("CORS_ALLOW_SERVER_KEY: %q is not a boolean", getenv("CORS_ALLOW_SERVER_KEY"))
 		}
 	}
 	var err error
@@ -114,6 +124,13 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 		if origin = strings.TrimSpace(origin); origin != "" {
 			cfg.corsOrigins = append(cfg.corsOrigins, origin)
 		}
+	}
+	// A browser sends no credentials of its own when a page calls without
+	// them; the server then uses its key. With any origin allowed, any web
+	// page its users open could read the operator's data with it.
+	if slices.Contains(cfg.corsOrigins, "*") && cfg.apiKey != "" && !cfg.demo && !cfg.corsServerKey {
+		return nil, errors.New("-cors-origins '*' (CORS_ORIGINS) with AMPERSAND_API_KEY lets any web page call with the server's key: " +
+			"list the origins allowed instead, or set -cors-allow-server-key (CORS_ALLOW_SERVER_KEY=true) to accept that")
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return nil, errors.New("-tls-cert and -tls-key (TLS_CERT_FILE, TLS_KEY_FILE) go together")

@@ -71,6 +71,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{"-tls-key", "k.pem"}, nil, "go together"},
 		{[]string{"extra"}, nil, "unexpected arguments"},
 		{nil, map[string]string{"DEMO": "yes please"}, "DEMO"},
+		{[]string{"-cors-origins", "https://a.example,*"}, map[string]string{"AMPERSAND_API_KEY": "k"}, "-cors-allow-server-key"},
+		{nil, map[string]string{"CORS_ORIGINS": "*", "AMPERSAND_API_KEY": "k"}, "lets any web page call with the server's key"},
+		{nil, map[string]string{"CORS_ORIGINS": "*", "AMPERSAND_API_KEY": "k", "CORS_ALLOW_SERVER_KEY": "false"}, "lets any web page"},
+		{nil, map[string]string{"CORS_ALLOW_SERVER_KEY": "sure"}, "CORS_ALLOW_SERVER_KEY"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, env(tt.env), io.Discard)
@@ -79,6 +83,26 @@ func TestParseConfigErrors(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("error leaks a password: %v", err)
+		}
+	}
+}
+
+// TestParseConfigCORSWithServerKey: any origin with the server's key needs
+// the opt-in; named origins, no key, or the demo do not.
+func TestParseConfigCORSWithServerKey(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"-cors-origins", "*", "-cors-allow-server-key"}, map[string]string{"AMPERSAND_API_KEY": "k"}},
+		{nil, map[string]string{"CORS_ORIGINS": "*", "AMPERSAND_API_KEY": "k", "CORS_ALLOW_SERVER_KEY": "true"}},
+		{[]string{"-cors-origins", "https://a.example"}, map[string]string{"AMPERSAND_API_KEY": "k"}},
+		{[]string{"-cors-origins", "*"}, nil},
+		{[]string{"-cors-origins", "*", "-demo"}, map[string]string{"AMPERSAND_API_KEY": "k"}},
+	} {
+		if _, err := parseConfig(tt.args, env(tt.env), io.Discard); err != nil {
+			t.Errorf("parseConfig(%q, %v): %v", tt.args, tt.env, err)
 		}
 	}
 }
