@@ -464,3 +464,16 @@ func TestObservability(t *testing.T) {
 		t.Fatal("the server did not exit")
 	}
 }
+
+// TestAdminAddressWarning: an admin listener on every interface is warned
+// of at start; one on loopback is not.
+func TestAdminAddressWarning(t *testing.T) {
+	t.Parallel()
+	const warning = "the admin listener is not on loopback"
+	open := start(t, []string{"ADMIN_ADDR=0.0.0.0:0"}, "-demo")
+	waitForLog(t, open, warning)
+	private := start(t, []string{"ADMIN_ADDR=127.0.0.1:0"}, "-demo")
+	if strings.Contains(private.stderr.String(), warning) {
+		t.Errorf("warned of a loopback admin listener:\n%s", private.stderr.String())
+	}
+}

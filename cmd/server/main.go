@@ -151,6 +151,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		go func() { _ = admin.Serve(adminLn) }()
 		defer admin.Close()
 		logger.Info("admin listening", "addr", adminLn.Addr().String())
+		if !isLoopback(adminLn.Addr()) {
+			logger.Warn("the admin listener is not on loopback: anyone who reaches it gets /metrics and /debug/pprof, without authentication; bind it to 127.0.0.1 or keep the port private",
+				"addr", adminLn.Addr().String())
+		}
 	}
 	logger.Info("listening",
 		"addr", ln.Addr().String(),
@@ -224,6 +228,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// isLoopback reports whether a listener's address is on loopback only
+// (":6060" or "0.0.0.0:6060" listen on every interface).
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // newUpstream returns the REST client: of the configured upstream, or of the
