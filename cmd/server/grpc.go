@@ -65,7 +65,10 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 		// flight: half the shortest interval grpc-go's client can be set
 		// to (10 s), so that jitter never makes one of its pings early.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m), compressingGRPCInterceptor(compressMinBytes)),
+		// The observer is outside the recovery, so that it sees a call
+		// whose handler panicked fail with internal.
+		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m), recoverUnary(logger), compressingGRPCInterceptor(compressMinBytes)),
+		grpc.ChainStreamInterceptor(recoverStream(logger)),
 		grpc.UnknownServiceHandler(service.UnknownGRPCMethod),
 	}
 	if tlsConfig != nil {

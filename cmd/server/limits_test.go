@@ -11,10 +11,11 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
-	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
+	"google.golang.org/grpc"
 
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
@@ -25,15 +26,34 @@ import (
 // handler and the gRPC port's grpc-go server, as run builds them.
 type ports struct {
 	main, grpc string // base URLs, cleartext HTTP/2
+	logs       *syncBuffer
 }
 
-func startPorts(t *testing.T, svc *service.Service, checker grpchealth.Checker) *ports {
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startPorts serves svc and checker on both listeners, and register's
+// services on the gRPC one too.
+func startPorts(t *testing.T, svc *service.Service, checker grpchealth.Checker, register ...func(*grpc.Server)) *ports {
 	t.Helper()
-	p := &ports{}
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	p := &ports{logs: &syncBuffer{}}
+	logger := slog.New(slog.NewJSONHandler(p.logs, nil))
 	m := newMetrics()
-	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
-	main := httptest.NewUnstartedServer(withGrownStack(newMux(svc, checker, observeTransportErrors(logger, m), opts...)))
+	main := httptest.NewUnstartedServer(newHandler(svc, checker, logger, m, nil))
 	main.Config.Protocols = new(http.Protocols)
 	main.Config.Protocols.SetHTTP1(true)
 	main.Config.Protocols.SetUnencryptedHTTP2(true)
@@ -46,6 +66,9 @@ func startPorts(t *testing.T, svc *service.Service, checker grpchealth.Checker) 
 		t.Fatal(err)
 	}
 	srv, _ := newGRPCServer(svc, logger, m, nil)
+	for _, r := range register {
+		r(srv)
+	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
 	p.grpc = "http://" + ln.Addr().String()

@@ -100,8 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	}
 	svc := service.New(upstream, svcOpts...)
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
-	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
-	handler := withGrownStack(withCORS(newMux(svc, checker, observeTransportErrors(logger, m), opts...), cfg.corsOrigins))
+	handler := newHandler(svc, checker, logger, m, cfg.corsOrigins)
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -249,14 +248,22 @@ func newUpstream(cfg *config) (*rest.Client, error) {
 	return rest.New(baseURL, opts...)
 }
 
-// newMux mounts the service, gRPC reflection (v1 and v1alpha) and gRPC
-// health on one handler.
-func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, observe service.TransportErrorFunc, opts ...connect.HandlerOption) *http.ServeMux {
-	mux := http.NewServeMux()
-	// Every handler reads requests with the same limits: at most
-	// maxRequestBytes a message, compressed or not, and gzip inflated no
-	// further than that.
-	limits := []connect.HandlerOption{
+// newHandler returns the main listener's handler: the service, reflection
+// and health (see newMux), each call observed, for browsers on origins, with
+// panics recovered.
+func newHandler(svc *service.Service, checker grpchealth.Checker, logger *slog.Logger, m *metrics, origins []string) http.Handler {
+	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m)))
+	mux := newMux(svc, checker, observeTransportErrors(logger, m), handlerOptions(logger), opts...)
+	return withRecovery(logger, withGrownStack(withCORS(mux, origins)))
+}
+
+// handlerOptions are the options of every handler of the main listener:
+// panics recovered, and the same limits when reading a request, at most
+// maxRequestBytes a message, compressed or not, gzip inflated no further
+// than that.
+func handlerOptions(logger *slog.Logger) []connect.HandlerOption {
+	return []connect.HandlerOption{
+		recoverConnect(logger),
 		connect.WithReadMaxBytes(maxRequestBytes),
 		// Compressing a typical integration of a few KB costs more CPU than
 		// it saves on the wire: only large responses are compressed, and
@@ -264,15 +271,21 @@ func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newLimitedGzipReader, newFastGzipWriter),
 	}
-	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts, limits...)...)
+}
+
+// newMux mounts the service, gRPC reflection (v1 and v1alpha) and gRPC
+// health on one handler. Each has the options common, the service opts too.
+func newMux(svc ampersandv1connect.IntegrationServiceHandler, checker grpchealth.Checker, observe service.TransportErrorFunc, common []connect.HandlerOption, opts ...connect.HandlerOption) *http.ServeMux {
+	mux := http.NewServeMux()
+	path, handler := ampersandv1connect.NewIntegrationServiceHandler(svc, append(opts, common...)...)
 	mux.Handle(path, service.EnsureErrorInfo(service.ConditionalGET(handler), observe))
 	reflector := grpcreflect.NewStaticReflector(
 		ampersandv1connect.IntegrationServiceName,
 		grpchealth.HealthV1ServiceName,
 	)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector, limits...))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, limits...))
-	mux.Handle(grpchealth.NewHandler(checker, limits...))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, common...))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, common...))
+	mux.Handle(grpchealth.NewHandler(checker, common...))
 	web.Register(mux)
 	return mux
 }

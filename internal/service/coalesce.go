@@ -117,9 +117,25 @@ func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, cause erro
 	}
 }
 
+// run makes the flight's request. Should fetch panic, the flight ends with
+// an error for its waiters, and the panic goes on up the first caller's
+// stack, to its handler's recovery.
 func (c *coalescer) run(key callKey, f *flight, ctx context.Context, fetch fetchFunc) {
 	defer f.cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			f.resp, f.err = nil, errors.New("the shared upstream call panicked")
+			c.land(key, f)
+			panic(v)
+		}
+	}()
 	f.resp, f.err = fetch(ctx)
+	c.land(key, f)
+}
+
+// land ends a flight that has its answer: calls from now on start afresh,
+// and its waiters are woken.
+func (c *coalescer) land(key callKey, f *flight) {
 	c.mu.Lock()
 	if c.flights[key] == f {
 		delete(c.flights, key) // calls from now on start afresh

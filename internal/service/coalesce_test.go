@@ -3,9 +3,11 @@ package service
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,6 +258,49 @@ func TestCoalescing(t *testing.T) {
 			t.Errorf("%d upstream requests, want 2 (the impatient caller's, then one for the %d others)", got, n)
 		}
 	})
+	t.Run("a fetch that panics ends its flight", func(t *testing.T) {
+		t.Parallel()
+		var c coalescer
+		key := newCallKey(rest.Credentials{APIKey: "k"}, "p", "i")
+		entered, release := make(chan struct{}), make(chan struct{})
+		leader := make(chan any, 1)
+		go func() {
+			defer func() { leader <- recover() }()
+			_, _ = c.do(context.Background(), key, nil, func(context.Context) (*ampersandv1.GetIntegrationResponse, error) {
+				close(entered)
+				<-release
+				panic("broken")
+			})
+		}()
+		<-entered
+		waiter := make(chan error, 1)
+		go func() {
+			_, err := c.do(context.Background(), key, nil, func(context.Context) (*ampersandv1.GetIntegrationResponse, error) {
+				return nil, errors.New("the waiter made a request of its own")
+			})
+			waiter <- err
+		}()
+		for c.waiters(key) < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
+		if v := <-leader; v != "broken" {
+			t.Errorf("the first caller recovered %v, want its panic", v)
+		}
+		select {
+		case err := <-waiter:
+			if err == nil || !strings.Contains(err.Error(), "panicked") {
+				t.Errorf("the waiter: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the waiter still waits for the flight whose fetch panicked")
+		}
+		if _, err := c.do(context.Background(), key, nil, func(context.Context) (*ampersandv1.GetIntegrationResponse, error) {
+			return &ampersandv1.GetIntegrationResponse{}, nil
+		}); err != nil {
+			t.Errorf("a later call: %v", err)
+		}
+	})
 	t.Run("calls one after another each make a request", func(t *testing.T) {
 		t.Parallel()
 		var requests atomic.Int32
@@ -272,6 +317,16 @@ func TestCoalescing(t *testing.T) {
 			t.Errorf("%d upstream requests, want 3", requests.Load())
 		}
 	})
+}
+
+// waiters returns how many calls wait for the flight of key.
+func (c *coalescer) waiters(key callKey) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.flights[key]; f != nil {
+		return f.waiters
+	}
+	return 0
 }
 
 // waitForWaiters waits until n calls wait for the flight of key.

@@ -80,6 +80,13 @@ func toConnectError(ctx context.Context, err error, redact redactor) *connect.Er
 	}
 }
 
+// InternalError is the error of a call that failed for a bug of the server
+// (a panic, say): internal, with an ErrorInfo of reason INTERNAL, and a
+// message that says nothing of the cause.
+func InternalError() *connect.Error {
+	return newError(connect.CodeInternal, ReasonInternal, "internal error", nil)
+}
+
 // codeForStatus maps an upstream HTTP status to a Connect code, as the table
 // of CONTRACT.md §4 does, one line per row.
 func codeForStatus(status int, retryable bool) connect.Code {
