@@ -34,6 +34,7 @@ type config struct {
 	drainDelay      time.Duration
 	cacheTTL        time.Duration
 	cacheMiB        int64
+	maxConns        int
 }
 
 // parseConfig reads flags from args, falling back on the environment for
@@ -61,6 +62,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	drainDelay := fs.String("drain-delay", envOr("DRAIN_DELAY", "0s"), "on SIGTERM, how `long` to keep serving with health NOT_SERVING before closing the listener (env DRAIN_DELAY)")
 	cacheTTL := fs.String("cache-ttl", envOr("CACHE_TTL", "0s"), "keep successful responses this `long`, per credential and names; 0: no cache (env CACHE_TTL)")
 	cacheMiB := fs.String("cache-mib", envOr("CACHE_MIB", "64"), "the cache's memory bound in `MiB` (env CACHE_MIB)")
+	maxConns := fs.String("max-conns", envOr("MAX_CONNS", strconv.Itoa(defaultMaxConns)), "the `number` of connections open at once, both listeners together; more are closed as soon as accepted (env MAX_CONNS)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -103,6 +105,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	}
 	if cfg.cacheMiB, err = strconv.ParseInt(*cacheMiB, 10, 64); err != nil || cfg.cacheMiB <= 0 || cfg.cacheMiB > 1<<20 {
 		return nil, fmt.Errorf("-cache-mib / CACHE_MIB: %q is not a size in MiB (1 to 1048576)", *cacheMiB)
+	}
+	if cfg.maxConns, err = strconv.Atoi(*maxConns); err != nil || cfg.maxConns <= 0 {
+		return nil, fmt.Errorf("-max-conns / MAX_CONNS: %q is not a positive number", *maxConns)
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return nil, fmt.Errorf("-addr / ADDR: %q is not host:port: %w", cfg.addr, err)

@@ -75,6 +75,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{nil, map[string]string{"CORS_ORIGINS": "*", "AMPERSAND_API_KEY": "k"}, "lets any web page call with the server's key"},
 		{nil, map[string]string{"CORS_ORIGINS": "*", "AMPERSAND_API_KEY": "k", "CORS_ALLOW_SERVER_KEY": "false"}, "lets any web page"},
 		{nil, map[string]string{"CORS_ALLOW_SERVER_KEY": "sure"}, "CORS_ALLOW_SERVER_KEY"},
+		{[]string{"-max-conns", "0"}, nil, "-max-conns"},
+		{nil, map[string]string{"MAX_CONNS": "many"}, "MAX_CONNS"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, env(tt.env), io.Discard)

@@ -51,7 +51,7 @@ func (w grpcLogWriter) Write(p []byte) (int, error) {
 // gRPC reflection (v1 and v1alpha) and gRPC health, on grpc-go's HTTP/2
 // transport, with the main listener's limits, and its log line and metrics
 // for each call of the service.
-func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsConfig *tls.Config) (*grpc.Server, *health.Server) {
+func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsConfig *tls.Config, extra ...grpc.ServerOption) (*grpc.Server, *health.Server) {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxRequestBytes),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
@@ -74,7 +74,7 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 	if tlsConfig != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConfig)))
 	}
-	srv := grpc.NewServer(opts...)
+	srv := grpc.NewServer(append(opts, extra...)...)
 	svc.RegisterGRPC(srv)
 	checker := health.NewServer()
 	checker.SetServingStatus(ampersandv1connect.IntegrationServiceName, healthpb.HealthCheckResponse_SERVING)

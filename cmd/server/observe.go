@@ -27,6 +27,8 @@ type metrics struct {
 	upstreamLatency *prometheus.HistogramVec
 	retries         prometheus.Counter
 	unknownEnums    *prometheus.CounterVec
+	connsRefused    prometheus.Counter
+	connsClosed     prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -55,11 +57,19 @@ func newMetrics() *metrics {
 			Help: "Enum values the upstream sent that the schema does not know, by field.",
 		}, []string{"field"}),
 	}
+	m.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ampersand_connect_connections_refused_total",
+		Help: "Connections closed as soon as accepted: the bound of open connections (-max-conns) was reached.",
+	})
+	m.connsClosed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ampersand_connect_connections_closed_for_resets_total",
+		Help: "Connections closed because their client reset calls beyond its budget.",
+	})
 	droppedDetails := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "ampersand_connect_error_details_dropped_total",
 		Help: "Error details that could not be marshalled, even with their strings repaired (each is logged).",
 	}, func() float64 { return float64(service.DroppedDetails()) })
-	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.unknownEnums, droppedDetails,
+	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.unknownEnums, droppedDetails, m.connsRefused, m.connsClosed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

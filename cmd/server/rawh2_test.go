@@ -27,12 +27,13 @@ type rawConn struct {
 	encBuf bytes.Buffer
 	nextID uint32
 
-	mu      sync.Mutex
-	headers map[uint32][]hpack.HeaderField // each stream's headers and trailers, as received
-	ended   map[uint32]bool                // streams the server ended or reset
-	goAway  *http2.GoAwayFrame
-	closed  chan struct{} // closed when the connection's reading ends
-	readErr error
+	mu         sync.Mutex
+	headers    map[uint32][]hpack.HeaderField // each stream's headers and trailers, as received
+	ended      map[uint32]bool                // streams the server ended or reset
+	goAway     *http2.GoAwayFrame
+	maxStreams uint32        // the server's SETTINGS_MAX_CONCURRENT_STREAMS, once received
+	closed     chan struct{} // closed when the connection's reading ends
+	readErr    error
 }
 
 // dialRaw opens a cleartext HTTP/2 connection (prior knowledge) to addr.
@@ -75,6 +76,11 @@ func (c *rawConn) read() {
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
 			if !f.IsAck() {
+				if v, ok := f.Value(http2.SettingMaxConcurrentStreams); ok {
+					c.mu.Lock()
+					c.maxStreams = v
+					c.mu.Unlock()
+				}
 				c.write(func() error { return c.fr.WriteSettingsAck() })
 			}
 		case *http2.PingFrame:
@@ -223,4 +229,23 @@ func (c *rawConn) goneAway() (http2.ErrCode, bool) {
 // isClosedErr reports whether err says the connection is gone.
 func isClosedErr(err error) bool {
 	return err != nil && (errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "reset by peer") || strings.Contains(err.Error(), "broken pipe"))
+}
+
+// serverMaxStreams waits for the server's settings and returns its bound
+// of concurrent streams; 0 if the connection closed first.
+func (c *rawConn) serverMaxStreams() uint32 {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		c.mu.Lock()
+		v := c.maxStreams
+		c.mu.Unlock()
+		if v != 0 {
+			return v
+		}
+		select {
+		case <-c.closed:
+			return 0
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return 0
 }

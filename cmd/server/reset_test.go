@@ -36,7 +36,7 @@ func TestClientResetIsCanceled(t *testing.T) {
 		for range streams {
 			id, err := c.request(ampersandv1connect.IntegrationServiceGetIntegrationProcedure)
 			if err != nil {
-				t.Fatalf("%s: %v", addr, err)
+				break // the connection was closed, its budget of resets spent
 			}
 			_ = c.message(id, request)
 			_ = c.reset(id)
