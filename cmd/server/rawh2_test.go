@@ -146,6 +146,46 @@ func (c *rawConn) request(path string, extra ...hpack.HeaderField) (uint32, erro
 	return id, err
 }
 
+// requestSplit is request with its header block padded, with a priority,
+// and cut into a HEADERS and CONTINUATION frames of at most size bytes.
+func (c *rawConn) requestSplit(path string, size int, extra ...hpack.HeaderField) (uint32, error) {
+	fields := []hpack.HeaderField{
+		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"},
+		{Name: ":authority", Value: "localhost"}, {Name: ":path", Value: path},
+		{Name: "content-type", Value: "application/grpc"}, {Name: "te", Value: "trailers"},
+	}
+	fields = append(fields, extra...)
+	var id uint32
+	err := c.write(func() error {
+		c.encBuf.Reset()
+		for _, f := range fields {
+			if err := c.enc.WriteField(f); err != nil {
+				return err
+			}
+		}
+		id = c.nextID
+		c.nextID += 2
+		block := c.encBuf.Bytes()
+		first := block[:min(size, len(block))]
+		block = block[len(first):]
+		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{
+			StreamID: id, BlockFragment: first, EndHeaders: len(block) == 0, PadLength: 7,
+			Priority: http2.PriorityParam{StreamDep: 0, Weight: 15},
+		}); err != nil {
+			return err
+		}
+		for len(block) > 0 {
+			n := min(size, len(block))
+			if err := c.fr.WriteContinuation(id, n == len(block), block[:n]); err != nil {
+				return err
+			}
+			block = block[n:]
+		}
+		return nil
+	})
+	return id, err
+}
+
 // message sends one gRPC message of msg on stream id, ending the stream.
 func (c *rawConn) message(id uint32, msg []byte) error {
 	frame := make([]byte, 5, 5+len(msg))
