@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type config struct {
 	apiKey          string
 	demo            bool
 	corsOrigins     []string
+	corsServerKey   bool
 	upstreamTimeout time.Duration
 	tlsCert         string
 	tlsKey          string
@@ -34,6 +36,7 @@ type config struct {
 	cacheMiB        int64
 	// upstreamTracePropagation sends the W3C trace context upstream.
 	upstreamTracePropagation bool
+	maxConns                 int
 }
 
 // errVersion is returned by [parseConfig] for -version.
@@ -74,6 +77,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	upstream := fs.String("upstream", envOr("AMPERSAND_API_URL", rest.DefaultBaseURL), "base `URL` of the REST API (env AMPERSAND_API_URL)")
 	demo := fs.Bool("demo", false, "serve built-in sample integrations, with no network and no key (env DEMO)")
 	corsOrigins := fs.String("cors-origins", envOr("CORS_ORIGINS", ""), "comma-separated browser `origins` allowed to call, * for any (env CORS_ORIGINS)")
+	corsServerKey := fs.Bool("cors-allow-server-key", false, "allow -cors-origins '*' with AMPERSAND_API_KEY, which lets any web page call with the server's key (env CORS_ALLOW_SERVER_KEY)")
 	timeout := textFlag("upstream-timeout", "UPSTREAM_TIMEOUT", service.DefaultUpstreamTimeout.String(), "the `duration` the service allows one call's upstream work (env UPSTREAM_TIMEOUT)")
 	tlsCert := fs.String("tls-cert", envOr("TLS_CERT_FILE", ""), "TLS certificate `file`: serve HTTPS (env TLS_CERT_FILE)")
 	tlsKey := fs.String("tls-key", envOr("TLS_KEY_FILE", ""), "TLS key `file` (env TLS_KEY_FILE)")
@@ -81,6 +85,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	drainDelay := textFlag("drain-delay", "DRAIN_DELAY", "0s", "on SIGTERM, keep serving with health NOT_SERVING for this `duration` before closing the listener (env DRAIN_DELAY)")
 	cacheTTL := textFlag("cache-ttl", "CACHE_TTL", "0s", "keep successful responses for this `duration`, per credential and names; 0: no cache (env CACHE_TTL)")
 	cacheMiB := textFlag("cache-mib", "CACHE_MIB", "64", "the cache's memory bound in `MiB` (env CACHE_MIB)")
+	maxConns := textFlag("max-conns", "MAX_CONNS", strconv.Itoa(defaultMaxConns), "the `number` of connections open at once, both listeners together; more are closed as soon as accepted (env MAX_CONNS)")
 	tracePropagation := fs.Bool("upstream-trace-propagation", false, "send the W3C trace context (traceparent) to the upstream, a third party (env UPSTREAM_TRACE_PROPAGATION)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	err := fs.Parse(args)
@@ -121,6 +126,12 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 			return nil, fmt.Errorf("UPSTREAM_TRACE_PROPAGATION: %q is not a boolean", getenv("UPSTREAM_TRACE_PROPAGATION"))
 		}
 	}
+	cfg.corsServerKey = *corsServerKey
+	if !isSet(fs, "cors-allow-server-key") && getenv("CORS_ALLOW_SERVER_KEY") != "" {
+		if cfg.corsServerKey, err = strconv.ParseBool(getenv("CORS_ALLOW_SERVER_KEY")); err != nil {
+			return nil, fmt.Errorf("CORS_ALLOW_SERVER_KEY: %q is not a boolean", getenv("CORS_ALLOW_SERVER_KEY"))
+		}
+	}
 	if cfg.upstreamTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.upstreamTimeout <= 0 {
 		return nil, fmt.Errorf("-upstream-timeout / UPSTREAM_TIMEOUT: %q is not a positive duration (e.g. 30s)", *timeout)
 	}
@@ -132,6 +143,9 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	if cfg.cacheMiB, err = strconv.ParseInt(*cacheMiB, 10, 64); err != nil || cfg.cacheMiB <= 0 || cfg.cacheMiB > 1<<20 {
 		return nil, fmt.Errorf("-cache-mib / CACHE_MIB: %q is not a size in MiB (1 to 1048576)", *cacheMiB)
+	}
+	if cfg.maxConns, err = strconv.Atoi(*maxConns); err != nil || cfg.maxConns <= 0 {
+		return nil, fmt.Errorf("-max-conns / MAX_CONNS: %q is not a positive number", *maxConns)
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return nil, fmt.Errorf("-addr / ADDR: %q is not host:port: %w", cfg.addr, err)
@@ -153,6 +167,13 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 		if origin = strings.TrimSpace(origin); origin != "" {
 			cfg.corsOrigins = append(cfg.corsOrigins, origin)
 		}
+	}
+	// A browser sends no credentials of its own when a page calls without
+	// them; the server then uses its key. With any origin allowed, any web
+	// page its users open could read the operator's data with it.
+	if slices.Contains(cfg.corsOrigins, "*") && cfg.apiKey != "" && !cfg.demo && !cfg.corsServerKey {
+		return nil, errors.New("-cors-origins '*' (CORS_ORIGINS) with AMPERSAND_API_KEY lets any web page call with the server's key: " +
+			"list the origins allowed instead, or set -cors-allow-server-key (CORS_ALLOW_SERVER_KEY=true) to accept that")
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return nil, errors.New("-tls-cert and -tls-key (TLS_CERT_FILE, TLS_KEY_FILE) go together")

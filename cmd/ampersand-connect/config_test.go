@@ -82,6 +82,12 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{"extra"}, nil, "unexpected arguments"},
 		{nil, map[string]string{"DEMO": "yes please"}, "DEMO"},
 		{nil, map[string]string{"UPSTREAM_TRACE_PROPAGATION": "sometimes"}, "UPSTREAM_TRACE_PROPAGATION"},
+		{[]string{"-cors-origins", "https://a.example,*"}, map[string]string{"AMPERSAND_API_KEY": "k"}, "-cors-allow-server-key"},
+		{nil, map[string]string{"CORS_ORIGINS": "*", "AMPERSAND_API_KEY": "k"}, "lets any web page call with the server's key"},
+		{nil, map[string]string{"CORS_ORIGINS": "*", "AMPERSAND_API_KEY": "k", "CORS_ALLOW_SERVER_KEY": "false"}, "lets any web page"},
+		{nil, map[string]string{"CORS_ALLOW_SERVER_KEY": "sure"}, "CORS_ALLOW_SERVER_KEY"},
+		{[]string{"-max-conns", "0"}, nil, "-max-conns"},
+		{nil, map[string]string{"MAX_CONNS": "many"}, "MAX_CONNS"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, env(tt.env), io.Discard, io.Discard)
@@ -151,6 +157,26 @@ func TestUsage(t *testing.T) {
 	for _, want := range []string{"-upstream-trace-propagation", "(env DRAIN_DELAY)", "AMPERSAND_API_KEY", "OTEL_*", "within -drain-delay + -upstream-timeout + 10s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestParseConfigCORSWithServerKey: any origin with the server's key needs
+// the opt-in; named origins, no key, or the demo do not.
+func TestParseConfigCORSWithServerKey(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"-cors-origins", "*", "-cors-allow-server-key"}, map[string]string{"AMPERSAND_API_KEY": "k"}},
+		{nil, map[string]string{"CORS_ORIGINS": "*", "AMPERSAND_API_KEY": "k", "CORS_ALLOW_SERVER_KEY": "true"}},
+		{[]string{"-cors-origins", "https://a.example"}, map[string]string{"AMPERSAND_API_KEY": "k"}},
+		{[]string{"-cors-origins", "*"}, nil},
+		{[]string{"-cors-origins", "*", "-demo"}, map[string]string{"AMPERSAND_API_KEY": "k"}},
+	} {
+		if _, err := parseConfig(tt.args, env(tt.env), io.Discard, io.Discard); err != nil {
+			t.Errorf("parseConfig(%q, %v): %v", tt.args, tt.env, err)
 		}
 	}
 }

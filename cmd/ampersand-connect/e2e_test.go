@@ -710,6 +710,7 @@ func TestBadConfigurationStops(t *testing.T) {
 		{"demo env", []string{"DEMO=maybe"}, nil, "DEMO"},
 		{"unknown flag", nil, []string{"-nope"}, "nope"},
 		{"gRPC address", []string{"GRPC_ADDR=9090"}, nil, "GRPC_ADDR"},
+		{"any origin with the server's key", []string{"AMPERSAND_API_KEY=" + serverKey, "CORS_ORIGINS=*"}, nil, "-cors-allow-server-key"},
 		{"gRPC address in use", nil, []string{"-addr", "127.0.0.1:0", "-grpc-addr", busy.Addr().String()}, "listen (gRPC)"},
 	}
 	for _, tt := range tests {

@@ -178,7 +178,7 @@ func detailsOf(t *testing.T, err *connect.Error) errorDetails {
 func TestFaults(t *testing.T) {
 	t.Parallel()
 	up := newFaultyUpstream(t)
-	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "AMPERSAND_API_KEY=" + serverKey}, "-upstream-timeout", "1500ms")
+	p := start(t, []string{"AMPERSAND_API_URL=" + up.URL + "/v1", "AMPERSAND_API_KEY=" + serverKey}, "-upstream-timeout", "4s")
 	client := ampersandv1connect.NewIntegrationServiceClient(http.DefaultClient, "http://"+p.addr)
 
 	tests := []struct {
@@ -194,7 +194,7 @@ func TestFaults(t *testing.T) {
 	}{
 		{fault: "ok", maxTime: 2 * time.Second},
 		{fault: "slow", deadline: 300 * time.Millisecond, wantCode: connect.CodeDeadlineExceeded, wantReason: "UPSTREAM_TIMEOUT", minTime: 250 * time.Millisecond, maxTime: 2 * time.Second},
-		{fault: "slow", wantCode: connect.CodeUnavailable, wantReason: "UPSTREAM_TIMEOUT", wantMessage: "upstream did not answer within the service's upstream timeout", minTime: 1400 * time.Millisecond, maxTime: 3 * time.Second},
+		{fault: "slow", wantCode: connect.CodeUnavailable, wantReason: "UPSTREAM_TIMEOUT", wantMessage: "upstream did not answer within the service's upstream timeout", minTime: 3900 * time.Millisecond, maxTime: 6 * time.Second},
 		{fault: "reset", wantCode: connect.CodeUnavailable, wantReason: "UPSTREAM_UNREACHABLE", wantMessage: "upstream is unreachable", maxTime: 2 * time.Second},
 		{fault: "truncated", wantCode: connect.CodeInternal, wantReason: "UPSTREAM_RESPONSE_INVALID", wantMessage: "upstream sent an invalid integration: latestRevision.content.read.objects[1]: malformed JSON at byte", maxTime: 2 * time.Second},
 		{fault: "html-502", wantCode: connect.CodeUnavailable, wantReason: "BAD_GATEWAY", wantMessage: "upstream answered 502: Bad Gateway", maxTime: 2 * time.Second},
@@ -487,5 +487,18 @@ func TestObservability(t *testing.T) {
 		p.done <- err
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not exit")
+	}
+}
+
+// TestAdminAddressWarning: an admin listener on every interface is warned
+// of at start; one on loopback is not.
+func TestAdminAddressWarning(t *testing.T) {
+	t.Parallel()
+	const warning = "the admin listener is not on loopback"
+	open := start(t, []string{"ADMIN_ADDR=0.0.0.0:0"}, "-demo")
+	waitForLog(t, open, warning)
+	private := start(t, []string{"ADMIN_ADDR=127.0.0.1:0"}, "-demo")
+	if strings.Contains(private.stderr.String(), warning) {
+		t.Errorf("warned of a loopback admin listener:\n%s", private.stderr.String())
 	}
 }

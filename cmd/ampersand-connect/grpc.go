@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	grpcgzip "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/grpclog"
@@ -69,12 +70,19 @@ func newGRPCServer(svc *service.Service, logger *slog.Logger, m *metrics, tlsCon
 		// flight: half the shortest interval grpc-go's client can be set
 		// to (10 s), so that jitter never makes one of its pings early.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m, propagator), compressingGRPCInterceptor(compressMinBytes)),
+		// The observer is outside the recovery, so that it sees a call
+		// whose handler panicked fail with internal.
+		grpc.ChainUnaryInterceptor(observingGRPCInterceptor(logger, m, propagator), recoverUnary(logger), checkTimeoutUnary, compressingGRPCInterceptor(compressMinBytes)),
+		grpc.ChainStreamInterceptor(recoverStream(logger), checkTimeoutStream),
 		grpc.UnknownServiceHandler(service.UnknownGRPCMethod),
 	}
+	creds := insecure.NewCredentials()
 	if tlsConfig != nil {
-		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConfig)))
+		creds = credentials.NewTLS(tlsConfig)
 	}
+	// A bad grpc-timeout gets invalid_argument, as on the main listener
+	// (see timeoutCheckingCreds).
+	opts = append(opts, grpc.Creds(timeoutCheckingCreds{creds}))
 	srv := grpc.NewServer(append(opts, extra...)...)
 	svc.RegisterGRPC(srv)
 	checker := health.NewServer()

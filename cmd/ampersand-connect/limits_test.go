@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"go.opentelemetry.io/otel/propagation"
+	"google.golang.org/grpc"
 
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
@@ -26,15 +26,21 @@ import (
 // handler and the gRPC port's grpc-go server, as run builds them.
 type ports struct {
 	main, grpc string // base URLs, cleartext HTTP/2
+	logs       *syncBuffer
 }
 
-func startPorts(t *testing.T, svc *service.Service, checker grpchealth.Checker) *ports {
+// startPorts serves svc and checker on both listeners, and register's
+// services on the gRPC one too.
+func startPorts(t *testing.T, svc *service.Service, checker grpchealth.Checker, register ...func(*grpc.Server)) *ports {
 	t.Helper()
-	p := &ports{}
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	p := &ports{logs: &syncBuffer{}}
+	logger := slog.New(slog.NewJSONHandler(p.logs, nil))
 	m := newMetrics()
-	opts := append(svc.HandlerOptions(), connect.WithInterceptors(newObservingInterceptor(logger, m, propagation.TraceContext{})))
-	main := httptest.NewUnstartedServer(withGrownStack(newMux(svc, checker, observeTransportErrors(logger, m, propagation.TraceContext{}), opts...)))
+	handler, err := newHandler(svc, checker, logger, m, nil, noTracing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := httptest.NewUnstartedServer(handler)
 	main.Config.Protocols = new(http.Protocols)
 	main.Config.Protocols.SetHTTP1(true)
 	main.Config.Protocols.SetUnencryptedHTTP2(true)
@@ -47,6 +53,9 @@ func startPorts(t *testing.T, svc *service.Service, checker grpchealth.Checker) 
 		t.Fatal(err)
 	}
 	srv, _ := newGRPCServer(svc, logger, m, nil, propagation.TraceContext{})
+	for _, r := range register {
+		r(srv)
+	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
 	p.grpc = "http://" + ln.Addr().String()

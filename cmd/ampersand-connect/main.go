@@ -120,14 +120,10 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 	}
 	svc := service.New(upstream, svcOpts...)
 	checker := grpchealth.NewStaticChecker(svc.ServiceNames()...)
-	interceptors, err := tracing.connectInterceptors()
+	handler, err := newHandler(svc, checker, logger, m, cfg.corsOrigins, tracing)
 	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
+		return err
 	}
-	// The span first, so that the call's log line carries its IDs.
-	interceptors = append(interceptors, newObservingInterceptor(logger, m, tracing.propagator))
-	opts := append(svc.HandlerOptions(), connect.WithInterceptors(interceptors...))
-	handler := withGrownStack(withCORS(newMux(svc, checker, observeTransportErrors(logger, m, tracing.propagator), opts...), cfg.corsOrigins))
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -147,12 +143,15 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 		MaxHeaderBytes:    maxHeaderBytes,
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxConcurrentStreams},
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnContext:       connContext,
 	}
 
+	guard := newConnGuard(cfg.maxConns, logger, m)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = guard.listen(ln)
 	var grpcSrv *grpc.Server
 	var grpcHealth *health.Server
 	var grpcLn net.Listener
@@ -161,7 +160,9 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 			ln.Close()
 			return fmt.Errorf("listen (gRPC): %w", err)
 		}
-		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig, tracing.propagator, tracing.grpcServerOptions()...)
+		grpcLn = guard.listen(grpcLn)
+		grpcSrv, grpcHealth = newGRPCServer(svc, logger, m, tlsConfig, tracing.propagator,
+			append(tracing.grpcServerOptions(), grpc.StatsHandler(guard.statsHandler()))...)
 	}
 	var admin *http.Server
 	if cfg.adminAddr != "" {
@@ -177,6 +178,10 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 		go func() { _ = admin.Serve(adminLn) }()
 		defer admin.Close()
 		logger.Info("admin listening", "addr", adminLn.Addr().String())
+		if !isLoopback(adminLn.Addr()) {
+			logger.Warn("the admin listener is not on loopback: anyone who reaches it gets /metrics and /debug/pprof, without authentication; bind it to 127.0.0.1 or keep the port private",
+				"addr", adminLn.Addr().String())
+		}
 	}
 	logger.Info("listening",
 		"addr", ln.Addr().String(),
@@ -256,6 +261,13 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 	return nil
 }
 
+// isLoopback reports whether a listener's address is on loopback only
+// (":6060" or "0.0.0.0:6060" listen on every interface).
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
 // newUpstream returns the REST client: of the configured upstream, or of the
 // in-process demo API. While tracing exports, each attempt is a span; the
 // trace context goes upstream only when the configuration says so.
@@ -275,14 +287,29 @@ func newUpstream(cfg *config, tracing *tracing) (*rest.Client, error) {
 	return rest.New(baseURL, opts...)
 }
 
-// newMux mounts every service, gRPC reflection (v1 and v1alpha) and gRPC
-// health on one handler.
-func newMux(svc *service.Service, checker grpchealth.Checker, observe service.TransportErrorFunc, opts ...connect.HandlerOption) *http.ServeMux {
-	mux := http.NewServeMux()
-	// Every handler reads requests with the same limits: at most
-	// maxRequestBytes a message, compressed or not, and gzip inflated no
-	// further than that.
-	limits := []connect.HandlerOption{
+// newHandler returns the main listener's handler: every service,
+// reflection and health (see newMux), each call traced as tr says and
+// observed, for browsers on origins, with panics recovered, and the calls
+// its clients reset counted against their connection's budget.
+func newHandler(svc *service.Service, checker grpchealth.Checker, logger *slog.Logger, m *metrics, origins []string, tr *tracing) (http.Handler, error) {
+	interceptors, err := tr.connectInterceptors()
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	// The span first, so that the call's log line carries its IDs.
+	interceptors = append(interceptors, newObservingInterceptor(logger, m, tr.propagator))
+	opts := append(svc.HandlerOptions(), connect.WithInterceptors(interceptors...))
+	mux := newMux(svc, checker, observeTransportErrors(logger, m, tr.propagator), handlerOptions(logger), opts...)
+	return withRecovery(logger, withResetBudget(withGrownStack(withCORS(mux, origins)))), nil
+}
+
+// handlerOptions are the options of every handler of the main listener:
+// panics recovered, and the same limits when reading a request, at most
+// maxRequestBytes a message, compressed or not, gzip inflated no further
+// than that.
+func handlerOptions(logger *slog.Logger) []connect.HandlerOption {
+	return []connect.HandlerOption{
+		recoverConnect(logger),
 		connect.WithReadMaxBytes(maxRequestBytes),
 		// Compressing a typical integration of a few KB costs more CPU than
 		// it saves on the wire: only large responses are compressed, and
@@ -290,16 +317,23 @@ func newMux(svc *service.Service, checker grpchealth.Checker, observe service.Tr
 		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithCompression("gzip", newLimitedGzipReader, newFastGzipWriter),
 	}
+}
+
+// newMux mounts every service, gRPC reflection (v1 and v1alpha) and gRPC
+// health on one handler. Each has the options common, the services opts
+// too.
+func newMux(svc *service.Service, checker grpchealth.Checker, observe service.TransportErrorFunc, common []connect.HandlerOption, opts ...connect.HandlerOption) *http.ServeMux {
+	mux := http.NewServeMux()
 	// Each service answers its unknown methods as RPCs do, and so does the
 	// mux for any other path that looks like a call.
 	handle := func(path string, h http.Handler) { mux.Handle(path, withKnownMethods(path, h)) }
-	for _, h := range svc.Handlers(append(opts, limits...)...) {
+	for _, h := range svc.Handlers(append(opts, common...)...) {
 		handle(h.Path, service.EnsureErrorInfo(service.ConditionalGET(h.Handler), observe))
 	}
 	reflector := grpcreflect.NewStaticReflector(append(svc.ServiceNames(), grpchealth.HealthV1ServiceName)...)
-	handle(grpcreflect.NewHandlerV1(reflector, limits...))
-	handle(grpcreflect.NewHandlerV1Alpha(reflector, limits...))
-	handle(grpchealth.NewHandler(checker, limits...))
+	handle(grpcreflect.NewHandlerV1(reflector, common...))
+	handle(grpcreflect.NewHandlerV1Alpha(reflector, common...))
+	handle(grpchealth.NewHandler(checker, common...))
 	web.Register(mux)
 	mux.HandleFunc("/", unknownRoute)
 	return mux
@@ -311,6 +345,11 @@ const shutdownMargin = 5 * time.Second
 
 // The listeners' limits.
 const (
+	// defaultMaxConns bounds the connections of both listeners together.
+	// An idle HTTP/2 connection held 26 KiB of the server's memory on the
+	// main listener and 22 KiB on the gRPC one (RSS, 2,000 of them): 4096
+	// connections, about 100 MiB.
+	defaultMaxConns      = 4096
 	maxRequestBytes      = 64 << 10
 	maxHeaderBytes       = 64 << 10
 	maxConcurrentStreams = 250 // net/http's default

@@ -29,6 +29,8 @@ type metrics struct {
 	retries         prometheus.Counter
 	upstreamFailed  *prometheus.CounterVec
 	unknownEnums    *prometheus.CounterVec
+	connsRefused    prometheus.Counter
+	connsClosed     prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -61,11 +63,19 @@ func newMetrics() *metrics {
 			Help: "Enum values the upstream sent that the schema does not know, by field.",
 		}, []string{"field"}),
 	}
+	m.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ampersand_connect_connections_refused_total",
+		Help: "Connections closed as soon as accepted: the bound of open connections (-max-conns) was reached.",
+	})
+	m.connsClosed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ampersand_connect_connections_closed_for_resets_total",
+		Help: "Connections closed because their client reset calls beyond its budget.",
+	})
 	droppedDetails := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "ampersand_connect_error_details_dropped_total",
 		Help: "Error details that could not be marshalled, even with their strings repaired (each is logged).",
 	}, func() float64 { return float64(service.DroppedDetails()) })
-	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.upstreamFailed, m.unknownEnums, droppedDetails,
+	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.upstreamFailed, m.unknownEnums, droppedDetails, m.connsRefused, m.connsClosed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -95,6 +105,12 @@ func newObservingInterceptor(logger *slog.Logger, m *metrics, propagator propaga
 			start := time.Now()
 			trace := &rest.Trace{}
 			resp, err := next(rest.WithTrace(ctx, trace), req)
+			if err != nil {
+				// A call whose client reset it before the handler ran
+				// ends with the context's error itself: canceled, with an
+				// ErrorInfo, not unknown.
+				err = service.ConnectError(ctx, err)
+			}
 			observeCall(ctx, logger, m, req.Spec().Procedure, req.Peer().Protocol, err, time.Since(start), trace)
 			return resp, err
 		}
@@ -110,6 +126,25 @@ func observeTransportErrors(logger *slog.Logger, m *metrics, propagator propagat
 		ctx := withCallerTrace(r.Context(), propagator, propagation.HeaderCarrier(r.Header))
 		observeCall(ctx, logger, m, r.URL.Path, protocolOf(r), err, elapsed, &rest.Trace{})
 	}
+}
+
+// callCode is the code of a call that failed with err: its own, or, for a
+// call that ended because its client went away, canceled. connect-go
+// returns a call whose stream the client reset before the handler ran
+// with context.Canceled itself, and a request body that fails because the
+// client disconnected may be read before its context is cancelled: either
+// would count as unknown, and be logged as an ERROR.
+func callCode(ctx context.Context, err error) connect.Code {
+	var connectErr *connect.Error
+	switch {
+	case errors.As(err, &connectErr) && connectErr.Code() != connect.CodeUnknown:
+		return connectErr.Code()
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.CodeDeadlineExceeded
+	case errors.Is(err, context.Canceled), errors.Is(ctx.Err(), context.Canceled):
+		return connect.CodeCanceled
+	}
+	return connect.CodeUnknown
 }
 
 // protocolOf names a request's protocol as connect-go's Peer does.
@@ -129,8 +164,9 @@ func protocolOf(r *http.Request) string {
 func observeCall(ctx context.Context, logger *slog.Logger, m *metrics, procedure, protocol string, err error, elapsed time.Duration, trace *rest.Trace) {
 	code, level := "ok", slog.LevelInfo
 	if err != nil {
-		code = connect.CodeOf(err).String()
-		if c := connect.CodeOf(err); c == connect.CodeInternal || c == connect.CodeUnknown {
+		c := callCode(ctx, err)
+		code = c.String()
+		if c == connect.CodeInternal || c == connect.CodeUnknown {
 			level = slog.LevelError
 		}
 	}

@@ -96,6 +96,12 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func (b *syncBuffer) lines() []map[string]any {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -469,14 +475,11 @@ func BenchmarkTracingOverhead(b *testing.B) {
 		}
 		svc := service.New(client, service.WithAPIKey("k"), service.WithLogger(logger))
 		m := newMetrics()
-		interceptors, err := mode.tracing.connectInterceptors()
+		handler, err := newHandler(svc, grpchealth.NewStaticChecker(), logger, m, nil, mode.tracing)
 		if err != nil {
 			b.Fatal(err)
 		}
-		interceptors = append(interceptors, newObservingInterceptor(logger, m, mode.tracing.propagator))
-		opts := append(svc.HandlerOptions(), connect.WithInterceptors(interceptors...))
-		mux := newMux(svc, grpchealth.NewStaticChecker(), observeTransportErrors(logger, m, mode.tracing.propagator), opts...)
-		main := httptest.NewServer(mux)
+		main := httptest.NewServer(handler)
 		grpcSrv, _ := newGRPCServer(svc, logger, m, nil, mode.tracing.propagator, mode.tracing.grpcServerOptions()...)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

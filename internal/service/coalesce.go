@@ -34,8 +34,9 @@ type fetchFunc func(ctx context.Context) (*message, error)
 // The shared request is detached from any one caller's cancellation: its
 // budget is the first caller's (its deadline, or the service's upstream
 // timeout), and it is cancelled only when every caller waiting for it has
-// gone. A caller whose budget outlives a shared request that ran out of
-// time makes its own.
+// gone. The callers whose budgets outlive a shared request that ran out of
+// time share a new one: one impatient caller does not make each of the
+// others call the upstream alone.
 type coalescer struct {
 	mu      sync.Mutex
 	flights map[callKey]*flight
@@ -65,7 +66,7 @@ func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetc
 	if f, shared := c.flights[key]; shared {
 		f.waiters++
 		c.mu.Unlock()
-		return c.wait(ctx, key, f, fetch)
+		return c.wait(ctx, key, f, cause, fetch)
 	}
 	// Detached from the caller's cancellation, with the caller's budget.
 	var flightCtx context.Context
@@ -94,7 +95,7 @@ func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetc
 }
 
 // wait waits for a flight another caller started.
-func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, fetch fetchFunc) (*message, error) {
+func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, cause error, fetch fetchFunc) (*message, error) {
 	select {
 	case <-f.done:
 		c.leave(key, f)
@@ -103,8 +104,10 @@ func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, fetch fetc
 		}
 		if ctx.Err() == nil && isContextError(f.err) {
 			// The shared request ran out of its first caller's budget;
-			// this caller still has time of its own.
-			return fetch(ctx)
+			// this caller still has time of its own. The first such
+			// caller starts a new shared request, and the others join
+			// it (the flight is out of the map before done is closed).
+			return c.do(ctx, key, cause, fetch)
 		}
 		return f.resp, f.err
 	case <-ctx.Done():
@@ -113,9 +116,25 @@ func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, fetch fetc
 	}
 }
 
+// run makes the flight's request. Should fetch panic, the flight ends with
+// an error for its waiters, and the panic goes on up the first caller's
+// stack, to its handler's recovery.
 func (c *coalescer) run(key callKey, f *flight, ctx context.Context, fetch fetchFunc) {
 	defer f.cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			f.resp, f.err = nil, errors.New("the shared upstream call panicked")
+			c.land(key, f)
+			panic(v)
+		}
+	}()
 	f.resp, f.err = fetch(ctx)
+	c.land(key, f)
+}
+
+// land ends a flight that has its answer: calls from now on start afresh,
+// and its waiters are woken.
+func (c *coalescer) land(key callKey, f *flight) {
 	c.mu.Lock()
 	if c.flights[key] == f {
 		delete(c.flights, key) // calls from now on start afresh

@@ -1,8 +1,13 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,8 +16,13 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // gatedUpstream answers once released, counting requests and how many of
 // them ended because the server gave up on them.
@@ -175,6 +185,122 @@ func TestCoalescing(t *testing.T) {
 			t.Errorf("%d upstream requests, want 2 (the shared one, then the longer caller's own)", requests.Load())
 		}
 	})
+	t.Run("the callers outliving the first caller's budget share one new request", func(t *testing.T) {
+		t.Parallel()
+		// The upstream's transport holds each request until the test
+		// releases it: the first fails then with its context's error, as
+		// a request whose budget ran out does; the second answers.
+		var requests atomic.Int32
+		first, next := make(chan struct{}, 1), make(chan struct{}, 64)
+		releaseFirst, releaseNext := make(chan struct{}), make(chan struct{})
+		endFirst := sync.OnceFunc(func() { close(releaseFirst) })
+		answerNext := sync.OnceFunc(func() { close(releaseNext) })
+		t.Cleanup(endFirst)
+		t.Cleanup(answerNext)
+		body, err := os.ReadFile("../translate/testdata/integrations/full.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if requests.Add(1) == 1 {
+				first <- struct{}{}
+				<-releaseFirst
+				<-r.Context().Done()
+				return nil, r.Context().Err()
+			}
+			next <- struct{}{}
+			<-releaseNext
+			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+		})
+		client, err := rest.New("http://upstream.invalid/v1", rest.WithHTTPClient(&http.Client{Transport: transport}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(client, WithAPIKey("k"))
+		call := func(ctx context.Context) error {
+			_, err := s.callGetIntegration(ctx, &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}, rest.Credentials{})
+			return err
+		}
+		key := getIntegrationKey(rest.Credentials{APIKey: "k"}, "p", "i")
+
+		short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		impatient := make(chan error, 1)
+		go func() { impatient <- call(short) }()
+		<-first
+		const n = 10
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				errs[i] = call(ctx)
+			})
+		}
+		waitForWaiters(t, s, key, n+1) // every caller, on the first request
+		<-short.Done()
+		endFirst() // the first request ends, out of time
+		if err := <-impatient; connect.CodeOf(err) != connect.CodeDeadlineExceeded {
+			t.Errorf("the impatient caller: %v", err)
+		}
+		<-next
+		waitForWaiters(t, s, key, n) // every patient caller, on the second request
+		answerNext()
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("patient caller %d: %v", i, err)
+			}
+		}
+		if got := requests.Load(); got != 2 {
+			t.Errorf("%d upstream requests, want 2 (the impatient caller's, then one for the %d others)", got, n)
+		}
+	})
+	t.Run("a fetch that panics ends its flight", func(t *testing.T) {
+		t.Parallel()
+		var c coalescer
+		key := getIntegrationKey(rest.Credentials{APIKey: "k"}, "p", "i")
+		entered, release := make(chan struct{}), make(chan struct{})
+		leader := make(chan any, 1)
+		go func() {
+			defer func() { leader <- recover() }()
+			_, _ = c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
+				close(entered)
+				<-release
+				panic("broken")
+			})
+		}()
+		<-entered
+		waiter := make(chan error, 1)
+		go func() {
+			_, err := c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
+				return nil, errors.New("the waiter made a request of its own")
+			})
+			waiter <- err
+		}()
+		for c.waiters(key) < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
+		if v := <-leader; v != "broken" {
+			t.Errorf("the first caller recovered %v, want its panic", v)
+		}
+		select {
+		case err := <-waiter:
+			if err == nil || !strings.Contains(err.Error(), "panicked") {
+				t.Errorf("the waiter: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the waiter still waits for the flight whose fetch panicked")
+		}
+		if _, err := c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
+			return &message{Message: &ampersandv1.GetIntegrationResponse{}}, nil
+		}); err != nil {
+			t.Errorf("a later call: %v", err)
+		}
+	})
 	t.Run("calls one after another each make a request", func(t *testing.T) {
 		t.Parallel()
 		var requests atomic.Int32
@@ -191,6 +317,16 @@ func TestCoalescing(t *testing.T) {
 			t.Errorf("%d upstream requests, want 3", requests.Load())
 		}
 	})
+}
+
+// waiters returns how many calls wait for the flight of key.
+func (c *coalescer) waiters(key callKey) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.flights[key]; f != nil {
+		return f.waiters
+	}
+	return 0
 }
 
 // waitForWaiters waits until n calls wait for the flight of key.

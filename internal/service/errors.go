@@ -83,6 +83,26 @@ func toConnectError(ctx context.Context, err error, redact redactor) *connect.Er
 	}
 }
 
+// ConnectError converts any error of a call made with ctx into a Connect
+// error with its ErrorInfo, as the service's own errors are: a
+// *connect.Error is returned as it is, a context's error becomes canceled
+// or deadline_exceeded, anything else internal. connect-go returns the
+// context's error itself for a call whose context ended before the
+// handler ran.
+func ConnectError(ctx context.Context, err error) *connect.Error {
+	if connectErr := new(connect.Error); errors.As(err, &connectErr) {
+		return connectErr
+	}
+	return toConnectError(ctx, err, redactor{})
+}
+
+// InternalError is the error of a call that failed for a bug of the server
+// (a panic, say): internal, with an ErrorInfo of reason INTERNAL, and a
+// message that says nothing of the cause.
+func InternalError() *connect.Error {
+	return newError(connect.CodeInternal, ReasonInternal, "internal error", nil)
+}
+
 // codeForStatus maps an upstream HTTP status to a Connect code, as the README's
 // "Errors" table does, one line per row.
 func codeForStatus(status int, retryable bool) connect.Code {
