@@ -35,6 +35,8 @@ type config struct {
 	cacheTTL        time.Duration
 	cacheMiB        int64
 	maxConns        int
+	maxInFlight     int
+	inFlightSource  string // where the default of maxInFlight came from; "" when set
 }
 
 // parseConfig reads flags from args, falling back on the environment for
@@ -63,6 +65,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	cacheTTL := fs.String("cache-ttl", envOr("CACHE_TTL", "0s"), "keep successful responses this `long`, per credential and names; 0: no cache (env CACHE_TTL)")
 	cacheMiB := fs.String("cache-mib", envOr("CACHE_MIB", "64"), "the cache's memory bound in `MiB` (env CACHE_MIB)")
 	maxConns := fs.String("max-conns", envOr("MAX_CONNS", strconv.Itoa(defaultMaxConns)), "the `number` of connections open at once, both listeners together; more are closed as soon as accepted (env MAX_CONNS)")
+	maxInFlight := fs.String("max-in-flight", envOr("MAX_IN_FLIGHT", "auto"), "the `number` of calls served at once, both listeners together; more are refused at once with resource_exhausted. auto: the memory the server may use (GOMEMLIMIT, else the container's limit, else the machine's) over 192 MiB, what a call with a 16 MiB upstream body may hold at worst, from 4 to 1024 (env MAX_IN_FLIGHT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -108,6 +111,11 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (*
 	}
 	if cfg.maxConns, err = strconv.Atoi(*maxConns); err != nil || cfg.maxConns <= 0 {
 		return nil, fmt.Errorf("-max-conns / MAX_CONNS: %q is not a positive number", *maxConns)
+	}
+	if *maxInFlight == "auto" {
+		cfg.maxInFlight, cfg.inFlightSource = defaultMaxInFlight()
+	} else if cfg.maxInFlight, err = strconv.Atoi(*maxInFlight); err != nil || cfg.maxInFlight <= 0 {
+		return nil, fmt.Errorf("-max-in-flight / MAX_IN_FLIGHT: %q is not a positive number, or auto", *maxInFlight)
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return nil, fmt.Errorf("-addr / ADDR: %q is not host:port: %w", cfg.addr, err)

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -25,6 +26,7 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -98,7 +100,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	if cfg.cacheTTL > 0 {
 		svcOpts = append(svcOpts, service.WithCache(cfg.cacheTTL, cfg.cacheMiB<<20))
 	}
+	svcOpts = append(svcOpts, service.WithMaxInFlight(cfg.maxInFlight, m.shed.Inc))
 	svc := service.New(upstream, svcOpts...)
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ampersand_connect_calls_in_flight",
+		Help: "Calls of the service being served, both listeners together.",
+	}, func() float64 { return float64(svc.InFlight()) }))
 	checker := grpchealth.NewStaticChecker(ampersandv1connect.IntegrationServiceName)
 	handler := newHandler(svc, checker, logger, m, cfg.corsOrigins)
 
@@ -164,6 +171,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 		"tls", tlsConfig != nil,
 		"demo", cfg.demo,
 		"cacheTTL", cfg.cacheTTL.String(),
+		"maxInFlight", cfg.maxInFlight,
+		"maxInFlightFrom", cmp.Or(cfg.inFlightSource, "set"),
 		"upstream", cfg.upstreamForLog(),
 		"version", buildVersion(),
 	)
