@@ -37,6 +37,8 @@ type config struct {
 	// upstreamTracePropagation sends the W3C trace context upstream.
 	upstreamTracePropagation bool
 	maxConns                 int
+	maxInFlight              int
+	inFlightSource           string // where the default of maxInFlight came from; "" when set
 }
 
 // errVersion is returned by [parseConfig] for -version.
@@ -86,6 +88,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	cacheTTL := textFlag("cache-ttl", "CACHE_TTL", "0s", "keep successful responses for this `duration`, per credential and names; 0: no cache (env CACHE_TTL)")
 	cacheMiB := textFlag("cache-mib", "CACHE_MIB", "64", "the cache's memory bound in `MiB` (env CACHE_MIB)")
 	maxConns := textFlag("max-conns", "MAX_CONNS", strconv.Itoa(defaultMaxConns), "the `number` of connections open at once, both listeners together; more are closed as soon as accepted (env MAX_CONNS)")
+	maxInFlight := textFlag("max-in-flight", "MAX_IN_FLIGHT", "auto", "the `number` of calls served at once, both listeners together; more are refused at once with resource_exhausted. auto: the memory the server may use (GOMEMLIMIT, else the container's limit, else the machine's) over 192 MiB, what a call with a 16 MiB upstream body may hold at worst, from 4 to 1024 (env MAX_IN_FLIGHT)")
 	tracePropagation := fs.Bool("upstream-trace-propagation", false, "send the W3C trace context (traceparent) to the upstream, a third party (env UPSTREAM_TRACE_PROPAGATION)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	err := fs.Parse(args)
@@ -146,6 +149,11 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	if cfg.maxConns, err = strconv.Atoi(*maxConns); err != nil || cfg.maxConns <= 0 {
 		return nil, fmt.Errorf("-max-conns / MAX_CONNS: %q is not a positive number", *maxConns)
+	}
+	if *maxInFlight == "auto" {
+		cfg.maxInFlight, cfg.inFlightSource = defaultMaxInFlight()
+	} else if cfg.maxInFlight, err = strconv.Atoi(*maxInFlight); err != nil || cfg.maxInFlight <= 0 {
+		return nil, fmt.Errorf("-max-in-flight / MAX_IN_FLIGHT: %q is not a positive number, or auto", *maxInFlight)
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return nil, fmt.Errorf("-addr / ADDR: %q is not host:port: %w", cfg.addr, err)

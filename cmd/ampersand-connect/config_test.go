@@ -88,6 +88,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{nil, map[string]string{"CORS_ALLOW_SERVER_KEY": "sure"}, "CORS_ALLOW_SERVER_KEY"},
 		{[]string{"-max-conns", "0"}, nil, "-max-conns"},
 		{nil, map[string]string{"MAX_CONNS": "many"}, "MAX_CONNS"},
+		{[]string{"-max-in-flight", "-3"}, nil, "-max-in-flight"},
+		{nil, map[string]string{"MAX_IN_FLIGHT": "lots"}, "MAX_IN_FLIGHT"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(tt.args, env(tt.env), io.Discard, io.Discard)

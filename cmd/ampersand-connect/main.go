@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -25,6 +26,7 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -118,7 +120,12 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 	if cfg.cacheTTL > 0 {
 		svcOpts = append(svcOpts, service.WithCache(cfg.cacheTTL, cfg.cacheMiB<<20))
 	}
+	svcOpts = append(svcOpts, service.WithMaxInFlight(cfg.maxInFlight, m.shed.Inc))
 	svc := service.New(upstream, svcOpts...)
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ampersand_connect_calls_in_flight",
+		Help: "Calls of the service being served, both listeners together.",
+	}, func() float64 { return float64(svc.InFlight()) }))
 	checker := grpchealth.NewStaticChecker(svc.ServiceNames()...)
 	handler, err := newHandler(svc, checker, logger, m, cfg.corsOrigins, tracing)
 	if err != nil {
@@ -188,6 +195,8 @@ func serve(ctx context.Context, cfg *config, tracing *tracing, logger *slog.Logg
 		"tls", tlsConfig != nil,
 		"demo", cfg.demo,
 		"cacheTTL", cfg.cacheTTL.String(),
+		"maxInFlight", cfg.maxInFlight,
+		"maxInFlightFrom", cmp.Or(cfg.inFlightSource, "set"),
 		"upstream", cfg.upstreamForLog(),
 		"upstreamTracePropagation", cfg.upstreamTracePropagation,
 		"tracing", tracing.exporting,

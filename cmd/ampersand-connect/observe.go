@@ -31,6 +31,7 @@ type metrics struct {
 	unknownEnums    *prometheus.CounterVec
 	connsRefused    prometheus.Counter
 	connsClosed     prometheus.Counter
+	shed            prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -71,11 +72,15 @@ func newMetrics() *metrics {
 		Name: "ampersand_connect_connections_closed_for_resets_total",
 		Help: "Connections closed because their client reset calls beyond its budget.",
 	})
+	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ampersand_connect_calls_shed_total",
+		Help: "Calls refused at once (resource_exhausted, OVERLOADED): -max-in-flight calls were being served.",
+	})
 	droppedDetails := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "ampersand_connect_error_details_dropped_total",
 		Help: "Error details that could not be marshalled, even with their strings repaired (each is logged).",
 	}, func() float64 { return float64(service.DroppedDetails()) })
-	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.upstreamFailed, m.unknownEnums, droppedDetails, m.connsRefused, m.connsClosed,
+	m.registry.MustRegister(m.calls, m.callDuration, m.upstreamLatency, m.retries, m.upstreamFailed, m.unknownEnums, droppedDetails, m.connsRefused, m.connsClosed, m.shed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

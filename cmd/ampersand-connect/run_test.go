@@ -13,8 +13,8 @@ import (
 
 // server is the server as main runs it, in process.
 type server struct {
-	addr, grpcAddr string
-	logs           *syncBuffer
+	addr, grpcAddr, adminAddr string
+	logs                      *syncBuffer
 }
 
 // runServer runs the server in process, with args and the environment
@@ -52,6 +52,8 @@ func runServer(t *testing.T, env map[string]string, args ...string) *server {
 				s.addr = entry.Addr
 			case "gRPC listening":
 				s.grpcAddr = entry.Addr
+			case "admin listening":
+				s.adminAddr = entry.Addr
 			}
 		}
 		if s.addr != "" && (s.grpcAddr != "" || !wantGRPC) {

@@ -4,6 +4,13 @@
 // server's peak memory. It exits non-zero when a check fails.
 //
 //	go run ./cmd/loadtest -calls 10000 -concurrency 200
+//
+// With -overload, it pushes calls for large integrations, each of another
+// name, far past the server's -max-in-flight, once with that bound and once
+// without, and reports the server's peak memory in each run: see
+// runOverload.
+//
+//	go run ./cmd/loadtest -overload -max-in-flight 8 -concurrency 80 -calls 400
 package main
 
 import (
@@ -58,6 +65,9 @@ func run() error {
 	calls := flag.Int("calls", 10000, "calls in all")
 	concurrency := flag.Int("concurrency", 200, "calls in flight at once")
 	server := flag.String("server", "", "server binary (default: build ./cmd/ampersand-connect)")
+	overload := flag.Bool("overload", false, "push calls for large integrations past -max-in-flight, with and without the bound")
+	maxInFlight := flag.Int("max-in-flight", 8, "with -overload: the server's bound of calls in flight")
+	bodyMiB := flag.Int("body-mib", 8, "with -overload: the size of each integration, in MiB")
 	flag.Parse()
 
 	binary := *server
@@ -71,6 +81,9 @@ func run() error {
 		if out, err := exec.Command("go", "build", "-o", binary, "./cmd/ampersand-connect").CombinedOutput(); err != nil {
 			return fmt.Errorf("build server: %v\n%s", err, out)
 		}
+	}
+	if *overload {
+		return runOverload(binary, *calls, *concurrency, *maxInFlight, *bodyMiB)
 	}
 	body, err := os.ReadFile("internal/demo/integrations/read-accounts.json")
 	if err != nil {
@@ -94,7 +107,10 @@ func run() error {
 	defer upstream.Close()
 	upstream.Config.SetKeepAlivesEnabled(true)
 
-	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-upstream", upstream.URL+"/v1")
+	// Every call must be served: no bound of calls in flight is reached
+	// (-overload is the test of that bound).
+	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-upstream", upstream.URL+"/v1",
+		"-max-in-flight", strconv.Itoa(max(*concurrency, 1)*4))
 	cmd.Env = append(os.Environ(), "AMPERSAND_API_KEY=load-test-key")
 	addr, grpcAddr, adminAddr, err := startServer(cmd)
 	if err != nil {

@@ -36,7 +36,12 @@ const (
 	ReasonUpstreamTimeout         = "UPSTREAM_TIMEOUT"
 	ReasonCanceled                = "CANCELED"
 	ReasonInternal                = "INTERNAL"
+	ReasonOverloaded              = "OVERLOADED"
 )
+
+// ShedRetryDelay is the delay of the RetryInfo of a call refused because
+// the service was serving its most calls at once (see [WithMaxInFlight]).
+const ShedRetryDelay = time.Second
 
 // errUpstreamTimeout is the cause of a call context whose upstream budget,
 // the service's own -upstream-timeout, ran out before the client's deadline.
@@ -94,6 +99,16 @@ func ConnectError(ctx context.Context, err error) *connect.Error {
 		return connectErr
 	}
 	return toConnectError(ctx, err, redactor{})
+}
+
+// overloadedError is the error of a call refused because max calls were in
+// flight.
+func overloadedError(max int64) *connect.Error {
+	connectErr := newError(connect.CodeResourceExhausted, ReasonOverloaded,
+		"the server is serving its most calls at once: try again shortly",
+		map[string]string{"maxInFlight": strconv.FormatInt(max, 10)})
+	addDetails(connectErr, &errdetails.RetryInfo{RetryDelay: durationpb.New(ShedRetryDelay)})
+	return connectErr
 }
 
 // InternalError is the error of a call that failed for a bug of the server

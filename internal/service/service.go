@@ -14,6 +14,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -41,6 +42,9 @@ type Service struct {
 	logger          *slog.Logger
 	onUnknownEnum   func(field string)
 	calls           coalescer
+	maxInFlight     int64 // 0: no bound
+	inFlight        atomic.Int64
+	onShed          func()
 	cache           *cache // nil: no cache
 	memo            *cache // the last response per call key, reused while the upstream's body is the same
 }
@@ -106,6 +110,19 @@ func WithCache(ttl time.Duration, maxBytes int64) Option {
 	}
 }
 
+// WithMaxInFlight bounds the calls the service serves at once, on every
+// transport together: a call beyond the bound is refused at once with
+// resource_exhausted, a RetryInfo ([ShedRetryDelay]) and an ErrorInfo of
+// reason OVERLOADED, instead of waiting for memory the calls in flight
+// hold; onShed, if not nil, is told of each. n ≤ 0, the default, is no
+// bound.
+func WithMaxInFlight(n int, onShed func()) Option {
+	return func(s *Service) { s.maxInFlight, s.onShed = int64(max(n, 0)), onShed }
+}
+
+// InFlight returns how many calls the service is serving.
+func (s *Service) InFlight() int64 { return s.inFlight.Load() }
+
 // New returns a service over upstream.
 func New(upstream Upstream, opts ...Option) *Service {
 	s := &Service{
@@ -138,6 +155,14 @@ var indexes = regexp.MustCompile(`\[(\d+|"(?:[^"\\]|\\.)*")\]`)
 // call serves a call of op, whatever its transport, with the credentials
 // the client sent. Its errors are *connect.Error.
 func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials) (*message, error) {
+	if n := s.inFlight.Add(1); s.maxInFlight > 0 && n > s.maxInFlight {
+		s.inFlight.Add(-1)
+		if s.onShed != nil {
+			s.onShed()
+		}
+		return nil, overloadedError(s.maxInFlight)
+	}
+	defer s.inFlight.Add(-1)
 	restReq, err := op.method.NewRequest(req)
 	if err != nil {
 		return nil, invalidRequest(err)
