@@ -361,8 +361,23 @@ func (d *decoder) empty(pl *plan, m protoreflect.Message) {
 // lookup finds the field of a REST property, by exact name or else
 // case-insensitively, as encoding/json matches.
 func (pl *plan) lookup(key []byte) *fieldPlan {
-	if fp, ok := pl.byName[string(key)]; ok {
-		return fp
+	hint := 0
+	return pl.lookupFrom(key, &hint)
+}
+
+// lookupFrom is lookup starting at the field *hint, and leaving *hint at
+// the field after the one found: an object's properties tend to come in
+// the order of the message's fields, so that most lookups compare one name.
+func (pl *plan) lookupFrom(key []byte, hint *int) *fieldPlan {
+	n := len(pl.fields)
+	for i, j := 0, *hint; i < n; i, j = i+1, j+1 {
+		if j >= n {
+			j = 0
+		}
+		if fp := pl.fields[j]; len(fp.name) == len(key) && fp.name == string(key) {
+			*hint = j + 1
+			return fp
+		}
 	}
 	for _, fp := range pl.fields {
 		if foldEqual(key, fp.name) {

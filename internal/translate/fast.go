@@ -47,7 +47,7 @@ func (p *plan) fastFields() bool {
 		return false
 	}
 	st := t.Elem()
-	p.goType = st
+	p.goType, p.goRType = st, rtype(st)
 	byNumber := map[protoreflect.FieldNumber]reflect.StructField{}
 	for i := range st.NumField() {
 		sf := st.Field(i)
@@ -64,6 +64,9 @@ func (p *plan) fastFields() bool {
 			continue
 		}
 		byNumber[protoreflect.FieldNumber(n)] = sf
+	}
+	if p.untagged != nil {
+		p.fastVariants(st)
 	}
 	for _, fp := range p.fields {
 		sf, ok := byNumber[fp.fd.Number()]
@@ -84,6 +87,49 @@ func (p *plan) fastFields() bool {
 		}
 	}
 	return true
+}
+
+// fastVariants finds how each variant of the untagged oneof is set in the
+// struct st: by setting it once on a scratch message through protoreflect
+// and reading back the wrapper's type and the interface's itab.
+func (p *plan) fastVariants(st reflect.Type) {
+	index := -1
+	for i := range st.NumField() {
+		if st.Field(i).Tag.Get("protobuf_oneof") == string(p.untagged.desc.Name()) {
+			index = i
+		}
+	}
+	if index < 0 {
+		return
+	}
+	for _, v := range p.untagged.variants {
+		if v.msg.goType == nil {
+			continue
+		}
+		scratch := p.typ.New()
+		scratch.Mutable(v.fd)
+		field := reflect.ValueOf(scratch.Interface()).Elem().Field(index)
+		if field.Kind() != reflect.Interface || field.IsNil() {
+			continue
+		}
+		wrapper := field.Elem().Type()
+		if wrapper.Kind() != reflect.Pointer || wrapper.Elem().NumField() != 1 || wrapper.Elem().Field(0).Type != reflect.PointerTo(v.msg.goType) {
+			continue
+		}
+		slot := (*[2]unsafe.Pointer)(unsafe.Add(pointerOf(scratch.Interface()), st.Field(index).Offset))
+		v.itab, v.wrapper, v.wrapperRType, v.oneofOffset = slot[0], wrapper.Elem(), rtype(wrapper.Elem()), st.Field(index).Offset
+	}
+}
+
+// setVariant sets the variant v of the message at base to a new message,
+// and returns it.
+func setVariant(v *variantPlan, base unsafe.Pointer) unsafe.Pointer {
+	child := v.msg.newAt()
+	wrapper := unsafe_New(v.wrapperRType)
+	*(*unsafe.Pointer)(wrapper) = child
+	slot := (*[2]unsafe.Pointer)(unsafe.Add(base, v.oneofOffset))
+	slot[0], slot[1] = v.itab, wrapper
+	return child
 }
 
 func fastKindOf(t reflect.Type, fp *fieldPlan) fastKind {
@@ -139,7 +185,20 @@ func (p *plan) reflectAt(ptr unsafe.Pointer) protoreflect.Message {
 
 // newAt allocates a message of the plan's generated type.
 func (p *plan) newAt() unsafe.Pointer {
-	return reflect.New(p.goType).UnsafePointer()
+	return unsafe_New(p.goRType)
+}
+
+// unsafe_New allocates a zero value of the type whose runtime type is t,
+// as reflect.New does without building the pointer type (a lookup in a
+// sync.Map for every allocation).
+//
+//go:linkname unsafe_New reflect.unsafe_New
+func unsafe_New(t unsafe.Pointer) unsafe.Pointer
+
+// rtype is the runtime type of t, as reflect holds it.
+func rtype(t reflect.Type) unsafe.Pointer {
+	type iface struct{ typ, data unsafe.Pointer }
+	return (*iface)(unsafe.Pointer(&t)).data
 }
 
 // messageAt decodes a value into the generated message at base, whose
@@ -177,11 +236,16 @@ func (d *decoder) messageAt(pl *plan, base unsafe.Pointer, m protoreflect.Messag
 			}
 			return
 		}
-		vm = view().Mutable(variant.fd).Message()
-		vbase = pointerOf(vm.Interface())
+		if variant.wrapper != nil {
+			vbase = setVariant(variant, base)
+		} else {
+			vm = view().Mutable(variant.fd).Message()
+			vbase = pointerOf(vm.Interface())
+		}
 	}
+	hint, vhint := 0, 0
 	for first := true; d.member(&first); {
-		fp := pl.lookup(d.key)
+		fp := pl.lookupFrom(d.key, &hint)
 		if fp != nil {
 			d.push(fp.name)
 			d.fieldAt(fp, base, pl, view)
@@ -189,16 +253,21 @@ func (d *decoder) messageAt(pl *plan, base unsafe.Pointer, m protoreflect.Messag
 			continue
 		}
 		if variant != nil {
-			if fp = variant.msg.lookup(d.key); fp != nil {
+			if fp = variant.msg.lookupFrom(d.key, &vhint); fp != nil {
 				d.push(fp.name)
-				d.fieldAt(fp, vbase, variant.msg, func() protoreflect.Message { return vm })
+				d.fieldAt(fp, vbase, variant.msg, func() protoreflect.Message {
+					if vm == nil {
+						vm = variant.msg.reflectAt(vbase)
+					}
+					return vm
+				})
 				d.pop()
 				continue
 			}
 		}
 		d.skip()
 	}
-	if d.err == nil && len(pl.oneofs) > 0 {
+	if d.err == nil && len(pl.tagged) > 0 {
 		d.checkOneofs(pl, view())
 	}
 }

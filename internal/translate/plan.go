@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"unsafe"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
@@ -28,14 +29,16 @@ type plan struct {
 	// one's, if any.
 	untagged *oneofPlan
 	// oneofs are the real oneofs (not proto3 optional's): one of each must
-	// be set.
+	// be set. tagged are those of them that are not untagged.
 	oneofs []protoreflect.OneofDescriptor
+	tagged []protoreflect.OneofDescriptor
 	// wrapper is the one field of a wrapper message, whose REST value is
 	// that field's.
 	wrapper *fieldPlan
 	// goType is the Go struct of a generated message, which the decoder
 	// writes straight into (see fast.go); nil for other messages.
-	goType reflect.Type
+	goType  reflect.Type
+	goRType unsafe.Pointer // goType's runtime type, for unsafe_New
 }
 
 // wkt tells the well-known types with a JSON form of their own.
@@ -87,6 +90,14 @@ type oneofPlan struct {
 type variantPlan struct {
 	fd  protoreflect.FieldDescriptor
 	msg *plan
+	// For a generated message, what setting the variant writes: the
+	// oneof's interface field (at oneofOffset) gets the itab of the
+	// variant's wrapper type and a new wrapper, whose one field is the new
+	// message. wrapper is nil when the fast path does not cover it.
+	wrapper      reflect.Type
+	wrapperRType unsafe.Pointer
+	itab         unsafe.Pointer
+	oneofOffset  uintptr
 	// required are the indexes in oneofPlan.required of the variant's
 	// required properties, with the JSON type each must have.
 	required []requiredProp
@@ -153,6 +164,9 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 			continue
 		}
 		p.oneofs = append(p.oneofs, od)
+		if !proto.GetExtension(od.Options(), ampersandv1.E_Untagged).(bool) {
+			p.tagged = append(p.tagged, od)
+		}
 		if proto.GetExtension(od.Options(), ampersandv1.E_Untagged).(bool) {
 			if p.untagged != nil {
 				delete(plans, md.FullName())
