@@ -20,6 +20,8 @@ type store struct {
 	count map[*kind]int
 	bytes int    // the JSON size of every resource held
 	seq   uint64 // how many IDs were made
+
+	maxPerKind, maxBytes int // MaxPerKind and MaxStoredBytes, but for tests
 }
 
 // collection holds the resources of one kind under one parent.
@@ -49,6 +51,7 @@ func (r *resource) path() string { return r.col.path + "/" + url.PathEscape(r.id
 func (s *store) init() {
 	s.cols = map[string]*collection{}
 	s.count = map[*kind]int{}
+	s.maxPerKind, s.maxBytes = MaxPerKind, MaxStoredBytes
 }
 
 func (s *store) collection(path string) *collection { return s.cols[path] }
@@ -77,12 +80,12 @@ func (s *store) newID() string {
 
 // insert adds v as a new resource of kind k to the collection at colPath.
 func (s *store) insert(k *kind, colPath string, v map[string]any) (*resource, *problem) {
-	if s.count[k] >= MaxPerKind {
-		return nil, &problem{status: http.StatusTooManyRequests, detail: fmt.Sprintf("the demo holds at most %d %ss: delete some first", MaxPerKind, k.name)}
+	if s.count[k] >= s.maxPerKind {
+		return nil, &problem{status: http.StatusTooManyRequests, detail: fmt.Sprintf("the demo holds at most %d %ss: delete some first", s.maxPerKind, k.name)}
 	}
 	size := sizeOf(v)
-	if s.bytes+size > MaxStoredBytes {
-		return nil, full()
+	if s.bytes+size > s.maxBytes {
+		return nil, s.full()
 	}
 	col := s.cols[colPath]
 	if col == nil {
@@ -121,8 +124,8 @@ func (col *collection) checkAlias(r *resource, old string) *problem {
 // replace gives r a new value.
 func (s *store) replace(r *resource, v map[string]any) *problem {
 	size := sizeOf(v)
-	if s.bytes-r.size+size > MaxStoredBytes {
-		return full()
+	if s.bytes-r.size+size > s.maxBytes {
+		return s.full()
 	}
 	old := r.alias()
 	next := &resource{col: r.col, kind: r.kind, v: v}
@@ -195,8 +198,8 @@ func (s *store) all(template string) []*resource {
 	return out
 }
 
-func full() *problem {
-	return &problem{status: http.StatusTooManyRequests, detail: fmt.Sprintf("the demo holds at most %d MiB of resources: delete some first", MaxStoredBytes>>20)}
+func (s *store) full() *problem {
+	return &problem{status: http.StatusTooManyRequests, detail: fmt.Sprintf("the demo holds at most %d bytes of resources: delete some first", s.maxBytes)}
 }
 
 func sizeOf(v any) int {
