@@ -582,12 +582,8 @@ func patchObjectConfigContent(c *call) answer {
 	config["revisionId"] = latestRevisionID(c.found["integrationId"])
 	v["updateTime"] = c.now
 	complete(v, c.h.api.schemas["Installation"])
-	if issues := check(v, c.h.api.schemas["Installation"], "installation"); len(issues) > 0 {
-		var in []inputIssue
-		for _, is := range issues {
-			in = append(in, inputIssue{in: "body", issue: is})
-		}
-		return fail(c.invalid(in))
+	if p := c.fits(v, c.h.api.schemas["Installation"]); p != nil {
+		return fail(p)
 	}
 	if p := c.h.store.replace(installation, v); p != nil {
 		return fail(p)

@@ -8,9 +8,11 @@
 // cannot say (which resources exist, what an ID names, what a create or an
 // updateMask does to them) is in this package's table of kinds and its few
 // actions. Requests are checked against the spec (a missing required
-// property is a 400 problem with one issue per property), answers are
-// written through the spec's schemas, and unknown IDs get a 404
-// application/problem+json naming the path parameter.
+// property is a 400 or 422 problem with one issue per property), answers
+// are written through the spec's schemas, and an unknown ID gets a 404
+// problem whose issues name the path parameter. Problems are
+// application/problem+json, or application/json where the spec says so
+// (the JWT key operations).
 //
 // A handler starts from a coherent sample: project "my-project" (ID
 // "project-456") in org "org-123", its integrations "read-accounts" and

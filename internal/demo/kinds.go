@@ -253,6 +253,9 @@ func (c *call) create(k *kind, colPath string, body map[string]any) (*resource, 
 		}
 	}
 	complete(v, s)
+	if p := c.fits(v, s); p != nil {
+		return nil, p
+	}
 	r, p := c.h.store.insert(k, colPath, v)
 	if p != nil {
 		return nil, p
@@ -334,7 +337,25 @@ func (c *call) patch(r *resource) (map[string]any, *problem) {
 		}
 	}
 	complete(v, s)
+	if p := c.fits(v, s); p != nil {
+		return nil, p
+	}
 	return v, nil
+}
+
+// fits refuses a resource that a request made invalid against its schema
+// (a request schema that allows what the resource's does not), so that
+// every answer stays valid.
+func (c *call) fits(v map[string]any, s *schema) *problem {
+	issues := check(v, s, "")
+	if len(issues) == 0 {
+		return nil
+	}
+	in := make([]inputIssue, len(issues))
+	for i, is := range issues {
+		in[i] = inputIssue{in: "body", issue: is}
+	}
+	return c.invalid(in)
 }
 
 // reaches reports whether a dotted path names something of s.

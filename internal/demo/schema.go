@@ -317,7 +317,7 @@ func checkInto(issues *[]issue, v any, s *schema, at string) {
 			checkInto(issues, item, s.Items, fmt.Sprintf("%s[%d]", at, i))
 		}
 	}
-	if !s.object || len(s.AllOf) > 0 && len(s.Properties) == 0 && s.AdditionalProperties == nil {
+	if !s.object || len(s.AllOf) > 0 && len(s.Properties) == 0 && len(s.Required) == 0 && s.AdditionalProperties == nil {
 		return // nothing more than the parts say
 	}
 	obj, ok := v.(map[string]any)

@@ -272,6 +272,8 @@ func TestRequests(t *testing.T) {
 			"groupRef": "group-999", "config": map[string]any{"content": map[string]any{"provider": "salesforce"}}}, 422, "body", "groupRef"},
 		{"a config for another provider", http.MethodPost, "/projects/my-project/integrations/read-accounts/installations", map[string]any{
 			"groupRef": "group-123", "config": map[string]any{"content": map[string]any{"provider": "hubspot"}}}, 400, "body", "config.content.provider"},
+		{"a JSON Patch that breaks the config", http.MethodPatch, "/projects/my-project/integrations/read-accounts/objects/account/config-content", map[string]any{
+			"groupRef": "group-123", "action": "read", "changes": []any{map[string]any{"op": "replace", "path": "/schedule", "value": 5}}}, 400, "body", "config.content.read.objects.account.schedule"},
 		{"a body that is not JSON", http.MethodPost, "/projects/my-project/topics", json.RawMessage(`{`), 400, "body", ""},
 	}
 	for _, tt := range tests {
@@ -354,5 +356,13 @@ func TestStableIDs(t *testing.T) {
 	}
 	if got[0] != got[1] || len(fmt.Sprint(got[0])) != 36 {
 		t.Errorf("IDs %v", got)
+	}
+}
+
+// BenchmarkNewHandler measures a handler's start: the spec is read once
+// per process (the first call), the sample for each handler.
+func BenchmarkNewHandler(b *testing.B) {
+	for b.Loop() {
+		demo.NewHandler()
 	}
 }
