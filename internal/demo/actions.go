@@ -306,7 +306,9 @@ func getHydratedRevision(c *call) answer {
 			meta := c.objectMetadata(provider, name)
 			object["displayName"] = displayName(meta, name)
 			fields, _ := meta["fields"].(map[string]any)
-			object["allFieldsMetadata"] = fields
+			if fields != nil {
+				object["allFieldsMetadata"] = fields
+			}
 			for _, list := range []string{"requiredFields", "optionalFields"} {
 				for _, f := range asList(object[list]) {
 					if field, ok := f.(map[string]any); ok && field["fieldName"] != nil {

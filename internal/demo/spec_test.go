@@ -539,3 +539,75 @@ func TestMissingRequiredProperty(t *testing.T) {
 		t.Errorf("only %d required properties checked", checked)
 	}
 }
+
+// TestWritesThenReads follows writes with the reads that show them, each
+// answer valid against the spec: a manifest's new integration, hydrated
+// (its object is not in the metadata catalog); custom fields, then the
+// object's metadata; an installation's new object, then its progress.
+func TestWritesThenReads(t *testing.T) {
+	t.Parallel()
+	doc, ops := specOps(t)
+	byID := map[string]specOp{}
+	for _, op := range ops {
+		byID[op.op.OperationID] = op
+	}
+	h := demo.NewHandler()
+	send := func(id string, params map[string]string, query url.Values, body any) *call {
+		t.Helper()
+		c := newCall(t, byID[id])
+		maps.Copy(c.params, params)
+		for name, values := range query {
+			c.query[name] = values
+		}
+		if body != nil {
+			c.body, _ = json.Marshal(body)
+		}
+		c.do(t, h)
+		if want := successStatus(t, c.op); c.status != want {
+			t.Fatalf("%s %s: %d %s", c.op.method, c.url(), c.status, c.answer)
+		}
+		if err := c.validate(t, doc, true); err != nil {
+			t.Error(err)
+		}
+		return c
+	}
+
+	send("batchUpsertIntegrations", nil, nil, nil)
+	var integration struct {
+		LatestRevision struct{ ID string } `json:"latestRevision"`
+	}
+	got := send("getIntegration", map[string]string{"integrationIdOrName": "read-leads"}, nil, nil)
+	if err := json.Unmarshal(got.answer, &integration); err != nil || integration.LatestRevision.ID == "" {
+		t.Fatalf("read-leads: %s", got.answer)
+	}
+	hydrated := send("getHydratedRevision", map[string]string{"integrationId": "read-leads", "revisionId": integration.LatestRevision.ID}, nil, nil)
+	if !strings.Contains(string(hydrated.answer), `"displayName":"Lead"`) {
+		t.Errorf("hydrated: %s", hydrated.answer)
+	}
+
+	send("upsertMetadataForConnection", map[string]string{"provider": "hubspot"}, nil, map[string]any{
+		"groupRef": "group-123",
+		"fields":   map[string]any{"contacts": []any{map[string]any{"fieldName": "tier", "displayName": "Tier", "valueType": "singleSelect", "stringOptions": map[string]any{"values": []any{"gold", "silver"}}}}},
+	})
+	meta := send("getObjectMetadataForConnection", map[string]string{"provider": "hubspot", "objectName": "contacts"}, nil, nil)
+	if !strings.Contains(string(meta.answer), `"tier":{"fieldName":"tier","displayName":"Tier","valueType":"singleSelect"`) {
+		t.Errorf("metadata after the upsert: %s", meta.answer)
+	}
+	again := send("upsertMetadataForConnection", map[string]string{"provider": "hubspot"}, nil, map[string]any{
+		"groupRef": "group-123",
+		"fields":   map[string]any{"contacts": []any{map[string]any{"fieldName": "tier", "displayName": "Tier", "valueType": "string"}}},
+	})
+	if !strings.Contains(string(again.answer), `"action":"update"`) {
+		t.Errorf("second upsert: %s", again.answer)
+	}
+
+	send("updateInstallation", nil, nil, map[string]any{
+		"updateMask":   []string{"config.content.read.objects.contact"},
+		"installation": map[string]any{"config": map[string]any{"content": map[string]any{"read": map[string]any{"objects": map[string]any{"contact": map[string]any{"objectName": "contact"}}}}}},
+	})
+	progress := send("getBackfillProgress", map[string]string{"objectName": "contact"}, nil, nil)
+	if !strings.Contains(string(progress.answer), `"recordsProcessed":0`) {
+		t.Errorf("progress of a new object: %s", progress.answer)
+	}
+	send("listOperations", nil, url.Values{"pageSize": {"1"}}, nil)
+}
