@@ -38,7 +38,6 @@ type schema struct {
 	ExclusiveMaximum     bool            `json:"exclusiveMaximum"`
 	Pattern              string          `json:"pattern"`
 
-	name     string              // the component's name, for a component
 	target   *schema             // what Ref names
 	prepared bool                // prepare has run
 	object   bool                // an object: type object, properties or allOf

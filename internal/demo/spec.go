@@ -17,7 +17,6 @@ import (
 // operation, with its parameters, body and answers, and the schemas.
 type api struct {
 	ops     []*operation
-	byID    map[string]*operation
 	schemas map[string]*schema // the components, by name
 	// unserved lists the operations the demo has no handler for: they
 	// answer 501 (the package's tests keep this empty).
@@ -91,10 +90,7 @@ func readAPI(data []byte) (*api, error) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
-	a := &api{byID: map[string]*operation{}, schemas: doc.Components.Schemas}
-	for name, s := range a.schemas {
-		s.name = name
-	}
+	a := &api{schemas: doc.Components.Schemas}
 	for _, name := range slices.Sorted(maps.Keys(a.schemas)) {
 		if err := a.schemas[name].prepare(a.schemas); err != nil {
 			return nil, fmt.Errorf("schema %s: %w", name, err)
@@ -118,7 +114,6 @@ func readAPI(data []byte) (*api, error) {
 				return nil, fmt.Errorf("%s %s: %w", method, path, err)
 			}
 			a.ops = append(a.ops, op)
-			a.byID[op.id] = op
 		}
 	}
 	return a, nil
@@ -180,16 +175,6 @@ func (a *api) readOperation(method, path string, data json.RawMessage, shared []
 		return nil, fmt.Errorf("no success answer")
 	}
 	return op, nil
-}
-
-// param returns the operation's parameter name in in, or nil.
-func (op *operation) param(in, name string) *parameter {
-	for _, p := range op.params {
-		if p.In == in && p.Name == name {
-			return p
-		}
-	}
-	return nil
 }
 
 // errorType returns the media type the spec gives an error answer of
