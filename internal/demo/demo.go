@@ -17,7 +17,7 @@
 // A handler starts from a coherent sample: project "my-project" (ID
 // "project-456") in org "org-123", its integrations "read-accounts" and
 // "write-contacts", an installation of read-accounts for group "group-123"
-// with its operation and logs, two connections, a destination, a topic with
+// with its operation and logs, three connections, a destination, a topic with
 // its routes, a provider app, an API key, a JWT key, and a provider catalog
 // (salesforce, hubspot) with object metadata. What a client creates gets an
 // ID of its own and the current time; the sample's IDs and times are fixed.

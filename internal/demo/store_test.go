@@ -125,14 +125,21 @@ func TestInstallationStory(t *testing.T) {
 		t.Errorf("listed for the project %v", got)
 	}
 
+	patched := c.json(http.StatusOK, http.MethodPatch, installations+"/"+id, map[string]any{
+		"updateMask": []string{"connectionId"}, "installation": map[string]any{"connectionId": "connection-789"},
+	})
+	if dig(patched, "connection", "id") != "connection-789" || patched["updateTime"] == nil {
+		t.Errorf("patched connection: %v", patched)
+	}
+
 	conn := c.json(http.StatusCreated, http.MethodPost, "/projects/my-project/connections:generate", map[string]any{
 		"provider": "salesforce", "groupRef": "group-123", "consumerRef": "consumer-456",
 	})
-	patched := c.json(http.StatusOK, http.MethodPatch, installations+"/"+id, map[string]any{
+	patched = c.json(http.StatusOK, http.MethodPatch, installations+"/"+id, map[string]any{
 		"updateMask": []string{"connectionId"}, "installation": map[string]any{"connectionId": conn["id"]},
 	})
-	if dig(patched, "connection", "id") != conn["id"] || patched["updateTime"] == created["updateTime"] {
-		t.Errorf("patched connection: %v", patched)
+	if dig(patched, "connection", "id") != conn["id"] {
+		t.Errorf("patched to a new connection: %v", patched)
 	}
 	c.json(http.StatusOK, http.MethodPatch, installations+"/"+id, map[string]any{
 		"updateMask":   []string{"config.content.read.objects.contact"},
