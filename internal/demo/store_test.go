@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -371,5 +372,39 @@ func TestStableIDs(t *testing.T) {
 func BenchmarkNewHandler(b *testing.B) {
 	for b.Loop() {
 		demo.NewHandler()
+	}
+}
+
+// TestREADMENamesWhatTheDemoHolds holds the README's quick start to the
+// sample: every ID it offers (my-project, installation-123,
+// grace@example.com...) is one the sample has.
+func TestREADMENamesWhatTheDemoHolds(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "The demo is an in-memory")
+	section, _, _ = strings.Cut(section, "\n## ")
+	if !ok {
+		t.Fatal("the README has no demo section")
+	}
+	var sample []byte
+	for _, name := range []string{"sample.json", "integrations/read-accounts.json", "integrations/write-contacts.json"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sample = append(sample, data...)
+	}
+	id := regexp.MustCompile("`([a-z]+(?:-[a-z0-9]+)+|amp_[a-z0-9_]+|[a-z]+@[a-z.]+)`")
+	offered := id.FindAllStringSubmatch(section, -1)
+	if len(offered) < 15 {
+		t.Fatalf("only %d IDs offered", len(offered))
+	}
+	for _, m := range offered {
+		if !bytes.Contains(sample, []byte(`"`+m[1]+`"`)) {
+			t.Errorf("the README offers %s, which the sample lacks", m[1])
+		}
 	}
 }
