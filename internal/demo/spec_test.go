@@ -47,7 +47,7 @@ type specOp struct {
 
 func (o specOp) String() string { return o.op.OperationID }
 
-func specOps(t *testing.T) (*openapi3.T, []specOp) {
+func specOps(t testing.TB) (*openapi3.T, []specOp) {
 	t.Helper()
 	doc, err := loadSpec()
 	if err != nil {
@@ -147,7 +147,7 @@ type call struct {
 // operation's example, else from its schema (the required properties and
 // those with an example), with fixtures for the properties that refer to
 // the sample.
-func newCall(t *testing.T, op specOp) *call {
+func newCall(t testing.TB, op specOp) *call {
 	t.Helper()
 	c := &call{op: op, params: map[string]string{}, query: url.Values{}}
 	for _, p := range op.op.Parameters {
@@ -268,7 +268,7 @@ func example(ref *openapi3.SchemaRef, name string) any {
 	return "demo"
 }
 
-func roundTrip(t *testing.T, v any) any {
+func roundTrip(t testing.TB, v any) any {
 	t.Helper()
 	data, err := json.Marshal(v)
 	if err != nil {
