@@ -45,11 +45,13 @@ func Example() {
 	// connect-go: not_found upstream answered 404: integration "nope" not found in project "my-project": the demo has only "read-accounts" and "write-contacts" (by name or ID)
 	//   ErrorInfo: NOT_FOUND api.withampersand.com httpStatus 404
 	//   Problem: integration "nope" not found in project "my-project": the demo has only "read-accounts" and "write-contacts" (by name or ID)
+	//   *errdetails.BadRequest
 	//   RequestInfo: demo-request
 	//   Help: https://docs.withampersand.com/
 	// grpc-go: NotFound upstream answered 404: integration "nope" not found in project "my-project": the demo has only "read-accounts" and "write-contacts" (by name or ID)
 	//   ErrorInfo: NOT_FOUND api.withampersand.com httpStatus 404
 	//   Problem: integration "nope" not found in project "my-project": the demo has only "read-accounts" and "write-contacts" (by name or ID)
+	//   *errdetails.BadRequest
 	//   RequestInfo: demo-request
 	//   Help: https://docs.withampersand.com/
 }

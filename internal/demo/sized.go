@@ -10,9 +10,12 @@ import (
 // as many more read objects, each with 40 fields of both variants, as it
 // takes. For benchmarks and load tests.
 func Sized(size int) []byte {
-	h := NewHandler()
+	sample, err := files.ReadFile("integrations/read-accounts.json")
+	if err != nil {
+		panic(err) // embedded
+	}
 	var doc map[string]any
-	if err := json.Unmarshal(h.byName["read-accounts"].body, &doc); err != nil {
+	if err := json.Unmarshal(sample, &doc); err != nil {
 		panic(err)
 	}
 	content := doc["latestRevision"].(map[string]any)["content"].(map[string]any)
