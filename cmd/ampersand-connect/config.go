@@ -77,7 +77,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	addr := fs.String("addr", envOr("ADDR", ":8080"), "listen `address` (env ADDR)")
 	grpcAddr := fs.String("grpc-addr", envOr("GRPC_ADDR", ""), "listen `address` for gRPC alone, on grpc-go's transport (cheaper per call than the main listener's); empty: none (env GRPC_ADDR)")
 	upstream := fs.String("upstream", envOr("AMPERSAND_API_URL", rest.DefaultBaseURL), "base `URL` of the REST API (env AMPERSAND_API_URL)")
-	demo := fs.Bool("demo", false, "serve built-in sample integrations, with no network and no key (env DEMO)")
+	demo := fs.Bool("demo", false, "serve an in-memory stand-in of the whole API, seeded with a sample, with no network and no key (env DEMO)")
 	corsOrigins := fs.String("cors-origins", envOr("CORS_ORIGINS", ""), "comma-separated browser `origins` allowed to call, * for any (env CORS_ORIGINS)")
 	corsServerKey := fs.Bool("cors-allow-server-key", false, "allow -cors-origins '*' with AMPERSAND_API_KEY, which lets any web page call with the server's key (env CORS_ALLOW_SERVER_KEY)")
 	timeout := textFlag("upstream-timeout", "UPSTREAM_TIMEOUT", service.DefaultUpstreamTimeout.String(), "the `duration` the service allows one call's upstream work (env UPSTREAM_TIMEOUT)")
