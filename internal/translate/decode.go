@@ -485,6 +485,9 @@ func (d *decoder) chooseVariant(o *oneofPlan) *variantPlan {
 			found[i] = jsonNumber
 		}
 		have[i] = true
+		if fits(o.variants[0], &found, &have) {
+			break // the first variant wins whatever else the object holds
+		}
 	}
 	if d.err != nil {
 		return nil
@@ -492,20 +495,23 @@ func (d *decoder) chooseVariant(o *oneofPlan) *variantPlan {
 	d.pos = start
 	d.stack = d.stack[:saveStack]
 	for _, v := range o.variants {
-		fits := true
-		for _, r := range v.required {
-			got := found[r.index]
-			ok := have[r.index] && (got == r.want || r.want == jsonAny || r.want == jsonNumber && got == jsonInteger)
-			if !ok {
-				fits = false
-				break
-			}
-		}
-		if fits {
+		if fits(v, &found, &have) {
 			return v
 		}
 	}
 	return nil
+}
+
+// fits reports whether the properties found so far hold every required
+// property of v with its JSON type.
+func fits(v *variantPlan, found *[16]jsonType, have *[16]bool) bool {
+	for _, r := range v.required {
+		got := found[r.index]
+		if !have[r.index] || got != r.want && r.want != jsonAny && !(r.want == jsonNumber && got == jsonInteger) {
+			return false
+		}
+	}
+	return true
 }
 
 func isIntegerLiteral(b []byte) bool {

@@ -118,7 +118,31 @@ func (p *plan) fastVariants(st reflect.Type) {
 		}
 		slot := (*[2]unsafe.Pointer)(unsafe.Add(pointerOf(scratch.Interface()), st.Field(index).Offset))
 		v.itab, v.wrapper, v.wrapperRType, v.oneofOffset = slot[0], wrapper.Elem(), rtype(wrapper.Elem()), st.Field(index).Offset
+		triple := reflect.StructOf([]reflect.StructField{
+			{Name: "Message", Type: st},
+			{Name: "Wrapper", Type: wrapper.Elem()},
+			{Name: "Variant", Type: v.msg.goType},
+		})
+		v.tripleRType, v.tripleWrapper, v.tripleChild = rtype(triple), triple.Field(1).Offset, triple.Field(2).Offset
 	}
+	p.triples = true
+	for _, v := range p.untagged.variants {
+		p.triples = p.triples && v.tripleRType != nil
+	}
+}
+
+// allocWithVariant allocates a message of v's oneof's message type with
+// its variant v set, all three in one allocation, and returns the message
+// and the variant's message.
+func allocWithVariant(v *variantPlan) (unsafe.Pointer, unsafe.Pointer) {
+	block := unsafe_New(v.tripleRType)
+	parent := block
+	wrapper := unsafe.Add(block, v.tripleWrapper)
+	child := unsafe.Add(block, v.tripleChild)
+	*(*unsafe.Pointer)(wrapper) = child
+	slot := (*[2]unsafe.Pointer)(unsafe.Add(parent, v.oneofOffset))
+	slot[0], slot[1] = v.itab, wrapper
+	return parent, child
 }
 
 // setVariant sets the variant v of the message at base to a new message,
@@ -204,6 +228,12 @@ func rtype(t reflect.Type) unsafe.Pointer {
 // messageAt decodes a value into the generated message at base, whose
 // protoreflect view m may be nil (made when a field needs it).
 func (d *decoder) messageAt(pl *plan, base unsafe.Pointer, m protoreflect.Message) {
+	d.messageWith(pl, base, m, nil, nil)
+}
+
+// messageWith is messageAt for a message whose untagged oneof's variant
+// may be chosen and set already (chosen, at vbase).
+func (d *decoder) messageWith(pl *plan, base unsafe.Pointer, m protoreflect.Message, chosen *variantPlan, vbase unsafe.Pointer) {
 	view := func() protoreflect.Message {
 		if m == nil {
 			m = pl.reflectAt(base)
@@ -225,10 +255,9 @@ func (d *decoder) messageAt(pl *plan, base unsafe.Pointer, m protoreflect.Messag
 	if !d.want('{', "an object") {
 		return
 	}
-	var variant *variantPlan
-	var vbase unsafe.Pointer
+	variant := chosen
 	var vm protoreflect.Message
-	if pl.untagged != nil {
+	if pl.untagged != nil && variant == nil {
 		variant = d.chooseVariant(pl.untagged)
 		if variant == nil {
 			if d.err == nil {
@@ -328,15 +357,32 @@ func (d *decoder) fieldAt(fp *fieldPlan, base unsafe.Pointer, pl *plan, view fun
 			return
 		}
 		var elems []unsafe.Pointer
+		el := fp.value.msg
 		for i, first := 0, true; d.element(&first); i++ {
 			d.pushIndex(i)
-			child := fp.value.msg.newAt()
-			elems = append(elems, child)
-			if d.next() == 'n' {
+			switch {
+			case d.next() == 'n':
 				d.literal("null")
-				d.empty(fp.value.msg, fp.value.msg.reflectAt(child))
-			} else {
-				d.messageAt(fp.value.msg, child, nil)
+				child := el.newAt()
+				elems = append(elems, child)
+				d.empty(el, el.reflectAt(child))
+			case el.untagged != nil && el.triples && d.next() == '{':
+				// The variant first, so that the element, the variant's
+				// wrapper and its message are one allocation.
+				v := d.chooseVariant(el.untagged)
+				if v == nil {
+					if d.err == nil {
+						d.fail(noVariant(el.untagged))
+					}
+					break
+				}
+				child, vbase := allocWithVariant(v)
+				elems = append(elems, child)
+				d.messageWith(el, child, nil, v, vbase)
+			default:
+				child := el.newAt()
+				elems = append(elems, child)
+				d.messageAt(el, child, nil)
 			}
 			d.pop()
 		}

@@ -39,6 +39,9 @@ type plan struct {
 	// writes straight into (see fast.go); nil for other messages.
 	goType  reflect.Type
 	goRType unsafe.Pointer // goType's runtime type, for unsafe_New
+	// triples reports that every variant of the untagged oneof can be
+	// allocated with its message (see allocWithVariant).
+	triples bool
 }
 
 // wkt tells the well-known types with a JSON form of their own.
@@ -96,8 +99,14 @@ type variantPlan struct {
 	// message. wrapper is nil when the fast path does not cover it.
 	wrapper      reflect.Type
 	wrapperRType unsafe.Pointer
-	itab         unsafe.Pointer
-	oneofOffset  uintptr
+	// tripleRType is a struct holding the oneof's message, this variant's
+	// wrapper and its message, at offsets 0, tripleWrapper and
+	// tripleChild: one allocation for a list's element.
+	tripleRType   unsafe.Pointer
+	tripleWrapper uintptr
+	tripleChild   uintptr
+	itab          unsafe.Pointer
+	oneofOffset   uintptr
 	// required are the indexes in oneofPlan.required of the variant's
 	// required properties, with the JSON type each must have.
 	required []requiredProp
