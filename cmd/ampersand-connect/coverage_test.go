@@ -568,6 +568,9 @@ func (c *coverage) untaggedOneof(where string, variants openapi3.SchemaRefs, md 
 	for i, variant := range variants {
 		fd := od.Fields().Get(i)
 		c.fields[fd.FullName()] = true // generated: no REST name stands for it
+		if i > 0 && fd.Number() < od.Fields().Get(i-1).Number() {
+			c.fail(where, "variant %s: the variants' numbers must follow the spec's order", fd.Name())
+		}
 		if fd.Message() == nil {
 			c.fail(where, "variant %s is no message", fd.Name())
 			continue
