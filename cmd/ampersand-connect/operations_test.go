@@ -62,6 +62,9 @@ var overGRPC = map[string]bool{
 //   - an answer with every property of the spec's response schema set comes
 //     back as a response whose proto-JSON stands for that same REST body
 //     (text/plain and bodiless answers too);
+//   - both again with the other values: false and 0 in every boolean and
+//     number, which keep their presence both ways, the other end of each
+//     enum, and the last variant of each oneof;
 //   - a problem+json 404 comes back as not_found with one ErrorInfo and the
 //     whole problem as an ampersand.v1.Problem detail;
 //   - for one operation of each verb, a retryable 503 comes back as
@@ -102,11 +105,12 @@ func TestEveryOperation(t *testing.T) {
 		t.Run(op.RPC, func(t *testing.T) {
 			t.Parallel()
 			x := newExchange(t, sp, up, op)
-			x.succeed(t, connectJSON)
+			x.succeed(t, connectJSON, false)
+			x.succeed(t, connectJSON, true)
 			x.notFound(t, connectJSON)
 			if overGRPC[op.ID] {
 				for _, c := range callers {
-					x.succeed(t, c)
+					x.succeed(t, c, false)
 					x.notFound(t, c)
 				}
 			}
@@ -118,7 +122,7 @@ func TestEveryOperation(t *testing.T) {
 }
 
 // exchange is what the calls of one operation share: the method, its
-// rule, and a request with every field set.
+// rule, and requests with every field set.
 type exchange struct {
 	sp   *apiSpec
 	up   *opsUpstream
@@ -126,6 +130,8 @@ type exchange struct {
 	md   protoreflect.MethodDescriptor
 	rule *annotations.HttpRule
 	req  proto.Message
+	// alt is a request with the other values (see populate).
+	alt proto.Message
 }
 
 func newExchange(t *testing.T, sp *apiSpec, up *opsUpstream, op *specOp) *exchange {
@@ -139,8 +145,9 @@ func newExchange(t *testing.T, sp *apiSpec, up *opsUpstream, op *specOp) *exchan
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := mt.New()
-	populate(req, 0)
+	req, alt := mt.New(), mt.New()
+	populate(req, 0, false)
+	populate(alt, 0, true)
 	return &exchange{
 		sp:   sp,
 		up:   up,
@@ -148,6 +155,7 @@ func newExchange(t *testing.T, sp *apiSpec, up *opsUpstream, op *specOp) *exchan
 		md:   md,
 		rule: proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule),
 		req:  req.Interface(),
+		alt:  alt.Interface(),
 	}
 }
 
@@ -158,40 +166,44 @@ func (x *exchange) key(c rpcCaller, what string) string {
 }
 
 // succeed makes the call with every field set, checks the REST call the
-// upstream got, and the response made from a full answer.
-func (x *exchange) succeed(t *testing.T, c rpcCaller) {
+// upstream got, and the response made from a full answer; with alt, both
+// have the other values (see populate and sampler).
+func (x *exchange) succeed(t *testing.T, c rpcCaller, alt bool) {
 	t.Helper()
-	key := x.key(c, "ok")
+	key, req := x.key(c, "ok"), x.req
+	if alt {
+		key, req = x.key(c, "alt"), x.alt
+	}
 	answer := cannedAnswer{status: x.op.Status}
 	var sample any
 	switch {
 	case x.op.Text:
 		answer.contentType, answer.body = "text/plain; charset=utf-8", []byte("plain text, é\n")
 	case x.op.Response != nil:
-		sample = canonical(t, (&sampler{}).value(x.op.Response))
+		sample = canonical(t, (&sampler{alt: alt}).value(x.op.Response))
 		for _, err := range validateSample(x.op.Response.Value, sample) {
 			t.Errorf("the answer made from the spec does not fit its schema: %v", err)
 		}
 		answer.contentType, answer.body = "application/json", mustJSON(t, sample)
 	}
 	x.up.answer(key, answer)
-	resp, err := c.call(context.Background(), x.md, key, x.req)
+	resp, err := c.call(context.Background(), x.md, key, req)
 	if err != nil {
-		t.Fatalf("%s: %v", c.name, err)
+		t.Fatalf("%s: %v", key, err)
 	}
 	seen := x.up.requests(key)
 	if len(seen) != 1 {
-		t.Fatalf("%s: the upstream got %d requests, want 1", c.name, len(seen))
+		t.Fatalf("%s: the upstream got %d requests, want 1", key, len(seen))
 	}
-	x.checkRequest(t, c.name, seen[0])
-	x.checkResponse(t, c.name, resp, answer, sample)
+	x.checkRequest(t, key, req, seen[0])
+	x.checkResponse(t, key, resp, answer, sample)
 }
 
 // checkRequest compares the REST call the upstream got with the one the
-// spec describes for x.req.
-func (x *exchange) checkRequest(t *testing.T, caller string, got seenRequest) {
+// spec describes for req.
+func (x *exchange) checkRequest(t *testing.T, caller string, req proto.Message, got seenRequest) {
 	t.Helper()
-	fields := protoJSONObject(t, x.req)
+	fields := protoJSONObject(t, req)
 	if got.method != x.op.Verb {
 		t.Errorf("%s: verb %s, want %s", caller, got.method, x.op.Verb)
 	}
@@ -630,8 +642,10 @@ func mustJSON(t *testing.T, v any) []byte {
 
 // populate sets every field of m (the first variant of each oneof), with
 // values that have a REST form, to depth 8; strings hold characters a
-// path or a query must escape.
-func populate(m protoreflect.Message, depth int) {
+// path or a query must escape, enums their last value. With alt, it sets
+// the other values: booleans false, numbers 0, enums their first value
+// (after _UNSPECIFIED), and the last variant of each oneof.
+func populate(m protoreflect.Message, depth int, alt bool) {
 	md := m.Descriptor()
 	switch md.FullName() {
 	case "google.protobuf.Timestamp":
@@ -650,34 +664,44 @@ func populate(m protoreflect.Message, depth int) {
 		fd := md.Fields().Get(i)
 		od := fd.ContainingOneof()
 		inOneof := od != nil && !od.IsSynthetic()
-		if inOneof && od.Fields().Get(0) != fd || depth > 8 && !inOneof {
+		variant := 0
+		if alt && inOneof {
+			variant = od.Fields().Len() - 1
+		}
+		if inOneof && od.Fields().Get(variant) != fd || depth > 8 && !inOneof {
 			continue // past depth 8, only what a oneof needs
 		}
 		switch {
 		case fd.IsList():
 			list := m.Mutable(fd).List()
 			if fd.Kind() == protoreflect.MessageKind {
-				populate(list.AppendMutable().Message(), depth+1)
+				populate(list.AppendMutable().Message(), depth+1, alt)
 			} else {
-				list.Append(scalarValue(fd))
+				list.Append(scalarValue(fd, alt))
 			}
 		case fd.IsMap():
 			mp := m.Mutable(fd).Map()
 			key := protoreflect.ValueOfString("key-é/?#%").MapKey()
 			if fd.MapValue().Kind() == protoreflect.MessageKind {
-				populate(mp.Mutable(key).Message(), depth+1)
+				populate(mp.Mutable(key).Message(), depth+1, alt)
 			} else {
-				mp.Set(key, scalarValue(fd.MapValue()))
+				mp.Set(key, scalarValue(fd.MapValue(), alt))
 			}
 		case fd.Kind() == protoreflect.MessageKind:
-			populate(m.Mutable(fd).Message(), depth+1)
+			populate(m.Mutable(fd).Message(), depth+1, alt)
 		default:
-			m.Set(fd, scalarValue(fd))
+			m.Set(fd, scalarValue(fd, alt))
 		}
 	}
 }
 
-func scalarValue(fd protoreflect.FieldDescriptor) protoreflect.Value {
+func scalarValue(fd protoreflect.FieldDescriptor, alt bool) protoreflect.Value {
+	switch {
+	case alt && fd.Kind() == protoreflect.EnumKind:
+		return protoreflect.ValueOfEnum(fd.Enum().Values().Get(1).Number())
+	case alt && fd.Kind() != protoreflect.StringKind:
+		return fd.Default() // false, 0
+	}
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		return protoreflect.ValueOfString(string(fd.Name()) + "-é/?#%&= +")

@@ -535,13 +535,9 @@ func restObject(path string, o *objectSchema, m map[string]any) (map[string]any,
 		if !ok {
 			return nil, fmt.Errorf("%s: %s is neither a property nor a variant", path, k)
 		}
-		variant := chooseVariant(o, inner)
-		if variant == nil {
+		merged := variantObject(path+"<"+k+">", o, inner)
+		if merged == nil {
 			return nil, fmt.Errorf("%s: %s is neither a property nor a variant's object", path, k)
-		}
-		merged, err := restObject(path+"<"+k+">", variant, inner)
-		if err != nil {
-			return nil, err
 		}
 		for name, v := range merged {
 			if _, dup := out[name]; dup {
@@ -553,9 +549,11 @@ func restObject(path string, o *objectSchema, m map[string]any) (map[string]any,
 	return out, nil
 }
 
-// chooseVariant returns the first untagged variant of o whose properties
-// hold every member of m, with all of its required ones present.
-func chooseVariant(o *objectSchema, m map[string]any) *objectSchema {
+// variantObject is restObject of m, an untagged variant's object, by the
+// first untagged variant of o whose properties hold every member of m,
+// with all of its required ones present, and whose schemas take the
+// values; nil when none does.
+func variantObject(path string, o *objectSchema, m map[string]any) map[string]any {
 	for _, variants := range o.oneOfs {
 		if tagged(variants) {
 			continue
@@ -563,15 +561,15 @@ func chooseVariant(o *objectSchema, m map[string]any) *objectSchema {
 		for _, variant := range variants {
 			vo := objectOf(variant.Value)
 			fits := true
-			for k := range m {
-				fits = fits && vo.props[k] != nil
-			}
 			for r := range vo.required {
 				_, present := m[r]
 				fits = fits && present
 			}
-			if fits {
-				return vo
+			if !fits {
+				continue
+			}
+			if out, err := restObject(path, vo, m); err == nil {
+				return out
 			}
 		}
 	}
@@ -584,9 +582,13 @@ const sampleTime = "2024-05-06T07:08:09.123456789Z"
 
 // sampler makes REST values with every property set, from schemas:
 // example values where the spec gives them, values of the right type and
-// format otherwise, the first variant of each oneOf, one element in each
-// list and map.
+// format otherwise, the first value of each enum, the first variant of
+// each oneOf, one element in each list and map.
 type sampler struct {
+	// alt makes the other values: every boolean false, every number 0
+	// (or within its bounds), examples or not, the last value of each enum
+	// and the last variant of each oneOf.
+	alt   bool
 	stack []*openapi3.Schema // the objects being made, to stop recursion
 }
 
@@ -607,12 +609,15 @@ func (sm *sampler) value(s *openapi3.SchemaRef) any {
 		return map[string]any{"any": []any{"x", 2.0}}
 	case kindEnum:
 		values := stringEnum(schema)
+		if sm.alt {
+			return values[len(values)-1]
+		}
 		if ex, ok := schema.Example.(string); ok && slices.Contains(values, ex) {
 			return ex
 		}
 		return values[0]
 	case kindScalar:
-		return scalarSample(schema)
+		return scalarSample(schema, sm.alt)
 	}
 	if slices.Contains(sm.stack, schema) {
 		return map[string]any{} // a recursive schema: stop (none in today's spec)
@@ -625,9 +630,13 @@ func (sm *sampler) value(s *openapi3.SchemaRef) any {
 		out[name] = sm.value(o.props[name])
 	}
 	for _, variants := range o.oneOfs {
-		first := objectOf(variants[0].Value)
-		for _, name := range first.names() {
-			out[name] = sm.value(first.props[name])
+		variant := variants[0]
+		if sm.alt {
+			variant = variants[len(variants)-1]
+		}
+		vo := objectOf(variant.Value)
+		for _, name := range vo.names() {
+			out[name] = sm.value(vo.props[name])
 		}
 	}
 	return out
@@ -647,7 +656,16 @@ func bounded(s *openapi3.Schema) (float64, bool) {
 	return 0, false
 }
 
-func scalarSample(s *openapi3.Schema) any {
+func scalarSample(s *openapi3.Schema, alt bool) any {
+	if alt && !s.Type.Is("string") {
+		if bound, ok := bounded(s); ok {
+			return json.Number(strconv.FormatFloat(math.Ceil(bound), 'f', -1, 64))
+		}
+		if s.Type.Is("boolean") {
+			return false
+		}
+		return json.Number("0")
+	}
 	switch {
 	case s.Type.Is("string") && s.Format == "date-time":
 		return sampleTime
