@@ -104,7 +104,7 @@ func TestEveryOperation(t *testing.T) {
 	for _, op := range sp.ops {
 		t.Run(op.RPC, func(t *testing.T) {
 			t.Parallel()
-			x := newExchange(t, sp, up, op)
+			x := newExchange(t, up, op)
 			x.succeed(t, connectJSON, false)
 			x.succeed(t, connectJSON, true)
 			x.notFound(t, connectJSON)
@@ -124,7 +124,6 @@ func TestEveryOperation(t *testing.T) {
 // exchange is what the calls of one operation share: the method, its
 // rule, and requests with every field set.
 type exchange struct {
-	sp   *apiSpec
 	up   *opsUpstream
 	op   *specOp
 	md   protoreflect.MethodDescriptor
@@ -134,7 +133,7 @@ type exchange struct {
 	alt proto.Message
 }
 
-func newExchange(t *testing.T, sp *apiSpec, up *opsUpstream, op *specOp) *exchange {
+func newExchange(t *testing.T, up *opsUpstream, op *specOp) *exchange {
 	t.Helper()
 	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(op.Service + "." + op.RPC))
 	if err != nil {
@@ -149,7 +148,6 @@ func newExchange(t *testing.T, sp *apiSpec, up *opsUpstream, op *specOp) *exchan
 	populate(req, 0, false)
 	populate(alt, 0, true)
 	return &exchange{
-		sp:   sp,
 		up:   up,
 		op:   op,
 		md:   md,
