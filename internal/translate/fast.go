@@ -387,14 +387,21 @@ func (d *decoder) fieldAt(fp *fieldPlan, base unsafe.Pointer, pl *plan, view fun
 			d.pop()
 		}
 		*(*[]unsafe.Pointer)(ptr) = elems
+	case fastString:
+		// The common case, without boxing the value.
+		if !d.want('"', "a string") {
+			return
+		}
+		b := d.rawString()
+		if d.err == nil {
+			*(*string)(ptr) = string(b)
+		}
 	default:
 		v, ok := d.scalar(&fp.value)
 		if !ok {
 			return
 		}
 		switch fp.fast {
-		case fastString:
-			*(*string)(ptr) = v.String()
 		case fastBool:
 			*(*bool)(ptr) = v.Bool()
 		case fastInt32:
