@@ -369,14 +369,16 @@ func (pl *plan) lookup(key []byte) *fieldPlan {
 // the field after the one found: an object's properties tend to come in
 // the order of the message's fields, so that most lookups compare one name.
 func (pl *plan) lookupFrom(key []byte, hint *int) *fieldPlan {
-	n := len(pl.fields)
-	for i, j := 0, *hint; i < n; i, j = i+1, j+1 {
-		if j >= n {
-			j = 0
-		}
-		if fp := pl.fields[j]; len(fp.name) == len(key) && fp.name == string(key) {
-			*hint = j + 1
-			return fp
+	if j := *hint; j < len(pl.fields) && pl.fields[j].name == string(key) {
+		*hint = j + 1
+		return pl.fields[j]
+	}
+	if len(key) < len(pl.byLen) {
+		for _, j := range pl.byLen[len(key)] {
+			if pl.fields[j].name == string(key) {
+				*hint = j + 1
+				return pl.fields[j]
+			}
 		}
 	}
 	for _, fp := range pl.fields {

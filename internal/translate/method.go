@@ -315,7 +315,7 @@ func (m *Method) NewResponse(body []byte, contentType string, unknownEnum func(p
 	if len(body) == 0 {
 		return nil, &InvalidError{What: m.what(), Path: "(body)", Reason: "empty body, want JSON"}
 	}
-	mediaType, _, _ := mime.ParseMediaType(contentType)
+	mediaType := mediaTypeOf(contentType)
 	if mediaType == "text/plain" {
 		if m.responseBody == nil || m.responseBody.value.kind != protoreflect.StringKind || m.responseBody.list || m.responseBody.isMap {
 			return nil, &InvalidError{What: m.what(), Path: "(body)", Reason: "a text/plain body where JSON was expected"}
@@ -355,3 +355,18 @@ func (m *Method) what() string {
 func (m *Method) Template() string { return m.template }
 
 func (pl *plan) newMessage() protoreflect.Message { return pl.typ.New() }
+
+// mediaTypeOf is the media type of a Content-Type header, lower case,
+// without its parameters: the common "application/json" and
+// "application/json; charset=utf-8" without parsing.
+func mediaTypeOf(contentType string) string {
+	switch contentType {
+	case "application/json", "application/json; charset=utf-8":
+		return "application/json"
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	return mediaType
+}

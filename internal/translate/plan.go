@@ -25,6 +25,7 @@ type plan struct {
 	wkt    wkt
 	fields []*fieldPlan          // the fields that are REST properties, in number order
 	byName map[string]*fieldPlan // the same, by REST name
+	byLen  [][]int               // the indexes in fields of the names of each length
 	// untagged is the oneof whose variants are objects merged into this
 	// one's, if any.
 	untagged *oneofPlan
@@ -200,6 +201,12 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 		}
 		p.fields = append(p.fields, fp)
 		p.byName[fp.name] = fp
+	}
+	for i, fp := range p.fields {
+		for len(p.byLen) <= len(fp.name) {
+			p.byLen = append(p.byLen, nil)
+		}
+		p.byLen[len(fp.name)] = append(p.byLen[len(fp.name)], i)
 	}
 	if wrapper {
 		if len(p.fields) != 1 {
