@@ -1,7 +1,9 @@
-// Package web serves the page at /: a small Connect-Web app to look an
-// integration up and see it as a tree, or see an error's code, message and
-// details. Its bundle (static/app.js) is built from web/ with npm and
-// committed, so the server needs no npm to build or run.
+// Package web serves the page at /: a small Connect-Web app to browse
+// projects, their integrations and the integrations' installations, or look
+// an integration up by name, and see what was picked as a tree, or see an
+// error's code, message and details. Its bundle (static/app.js) is built
+// from web/ with npm and committed, so the server needs no npm to build or
+// run.
 package web
 
 import (
