@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -18,16 +17,17 @@ import (
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
-func response(name string) *message {
+func response(name string) *codec.Message {
 	return sized(name, 0)
 }
 
 // sized is a response whose integration's ID is n bytes long.
-func sized(name string, n int) *message {
-	return &message{Message: &ampersandv1.GetIntegrationResponse{Integration: &ampersandv1.Integration{Name: name, Id: string(make([]byte, n))}}}
+func sized(name string, n int) *codec.Message {
+	return &codec.Message{Message: &ampersandv1.GetIntegrationResponse{Integration: &ampersandv1.Integration{Name: name, Id: string(make([]byte, n))}}}
 }
 
 func TestCacheUnit(t *testing.T) {
@@ -54,7 +54,7 @@ func TestCacheUnit(t *testing.T) {
 	}
 
 	// Eviction: least recently used first, within the byte bound.
-	big := func(name string) *message {
+	big := func(name string) *codec.Message {
 		return sized(name, 600) // ~2.7 KB of cost each
 	}
 	keys := make([]callKey, 5)
@@ -165,47 +165,6 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 }
 
-func TestSharedEncodings(t *testing.T) {
-	t.Parallel()
-	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	translated, _, err := translateBody(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp := &message{Message: translated}
-	for _, codec := range []*cachingCodec{{name: "proto", binary: true}, {name: "json"}} {
-		plain, err := codec.Marshal(resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shareEncodings(resp)
-		first, err := codec.MarshalAppend([]byte("prefix"), resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		second, err := codec.Marshal(resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(first) != "prefix"+string(second) {
-			t.Errorf("%s: the shared encoding is not appended as is", codec.name)
-		}
-		decoded := &ampersandv1.GetIntegrationResponse{}
-		if err := codec.Unmarshal(second, decoded); err != nil || !proto.Equal(decoded, translated) {
-			t.Errorf("%s: the shared encoding does not decode to the response: %v", codec.name, err)
-		}
-		if codec.binary && string(plain) != string(second) {
-			t.Errorf("%s: the shared encoding differs from a plain one", codec.name)
-		}
-	}
-	if enc := resp.shared.Load(); enc == nil || enc.binary.Load() == nil || enc.json.Load() == nil {
-		t.Fatal("the encodings were not kept")
-	}
-}
-
 // TestMemo: a call whose upstream body is the one the last response for the
 // same call was made from reuses that response (and still reports its
 // unknown enum values); a changed body is translated afresh.
@@ -279,40 +238,4 @@ func fullIntegrationUpstream(t *testing.T, requests *atomic.Int32) *rest.Client 
 		t.Fatal(err)
 	}
 	return client
-}
-
-// TestSharedEncodingOfALargeResponse: a shared 200 KB response, encoded with
-// the sizes shareEncodings computed, is byte for byte what proto.Marshal
-// makes, and shareEncodings reports its size, on the first call and after.
-func TestSharedEncodingOfALargeResponse(t *testing.T) {
-	t.Parallel()
-	translated, _, err := translateBody(largeIntegration(t, 200_000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp := &message{Message: translated}
-	plain, err := proto.Marshal(translated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if size := EncodedSize(resp); size != len(plain) {
-		t.Errorf("EncodedSize before sharing = %d, want %d", size, len(plain))
-	}
-	if size := shareEncodings(resp); size != len(plain) {
-		t.Errorf("shareEncodings = %d, want %d", size, len(plain))
-	}
-	if size := EncodedSize(resp); size != len(plain) {
-		t.Errorf("EncodedSize = %d, want %d", size, len(plain))
-	}
-	if size := shareEncodings(resp); size != len(plain) {
-		t.Errorf("shareEncodings again = %d, want %d", size, len(plain))
-	}
-	codec := &cachingCodec{name: "proto", binary: true}
-	shared, err := codec.Marshal(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(shared, plain) {
-		t.Error("the shared encoding differs from proto.Marshal's")
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
@@ -28,7 +29,7 @@ func newCallKey(creds rest.Credentials, parts ...string) callKey {
 }
 
 // fetchFunc makes one call's upstream work, with ctx as its budget.
-type fetchFunc func(ctx context.Context) (*message, error)
+type fetchFunc func(ctx context.Context) (*codec.Message, error)
 
 // coalescer makes identical concurrent calls share one upstream request.
 // The shared request is detached from any one caller's cancellation: its
@@ -44,7 +45,7 @@ type coalescer struct {
 
 type flight struct {
 	done    chan struct{}
-	resp    *message
+	resp    *codec.Message
 	err     error
 	trace   rest.Trace
 	waiters int
@@ -58,7 +59,7 @@ type flight struct {
 // The first caller makes the request in its own goroutine (no goroutine is
 // started per call); when its context ends it stops counting as a waiter,
 // so the request goes on for the others, or is cancelled if none is left.
-func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetchFunc) (*message, error) {
+func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetchFunc) (*codec.Message, error) {
 	c.mu.Lock()
 	if c.flights == nil {
 		c.flights = map[callKey]*flight{}
@@ -95,7 +96,7 @@ func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetc
 }
 
 // wait waits for a flight another caller started.
-func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, cause error, fetch fetchFunc) (*message, error) {
+func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, cause error, fetch fetchFunc) (*codec.Message, error) {
 	select {
 	case <-f.done:
 		c.leave(key, f)
@@ -142,7 +143,7 @@ func (c *coalescer) land(key callKey, f *flight) {
 	share := f.resp != nil && f.waiters > 1 // none can join now
 	c.mu.Unlock()
 	if share {
-		shareEncodings(f.resp) // encode once for all the waiters
+		f.resp.Share() // encode once for all the waiters
 	}
 	close(f.done)
 }

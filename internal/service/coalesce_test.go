@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
@@ -266,7 +267,7 @@ func TestCoalescing(t *testing.T) {
 		leader := make(chan any, 1)
 		go func() {
 			defer func() { leader <- recover() }()
-			_, _ = c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
+			_, _ = c.do(context.Background(), key, nil, func(context.Context) (*codec.Message, error) {
 				close(entered)
 				<-release
 				panic("broken")
@@ -275,7 +276,7 @@ func TestCoalescing(t *testing.T) {
 		<-entered
 		waiter := make(chan error, 1)
 		go func() {
-			_, err := c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
+			_, err := c.do(context.Background(), key, nil, func(context.Context) (*codec.Message, error) {
 				return nil, errors.New("the waiter made a request of its own")
 			})
 			waiter <- err
@@ -295,8 +296,8 @@ func TestCoalescing(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the waiter still waits for the flight whose fetch panicked")
 		}
-		if _, err := c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
-			return &message{Message: &ampersandv1.GetIntegrationResponse{}}, nil
+		if _, err := c.do(context.Background(), key, nil, func(context.Context) (*codec.Message, error) {
+			return &codec.Message{Message: &ampersandv1.GetIntegrationResponse{}}, nil
 		}); err != nil {
 			t.Errorf("a later call: %v", err)
 		}

@@ -20,6 +20,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/translate"
 )
@@ -142,11 +143,12 @@ func New(upstream Upstream, opts ...Option) *Service {
 // codecs that encode a response sent by several calls (cached, or shared by
 // coalesced calls) once per codec.
 func (s *Service) HandlerOptions() []connect.HandlerOption {
-	return []connect.HandlerOption{
-		connect.WithCodec(&cachingCodec{name: "proto", binary: true}),
-		connect.WithCodec(&cachingCodec{name: "json"}),
-		connect.WithCodec(&cachingCodec{name: "json; charset=utf-8"}),
+	codecs := codec.Connect()
+	opts := make([]connect.HandlerOption, len(codecs))
+	for i, c := range codecs {
+		opts[i] = connect.WithCodec(c)
 	}
+	return opts
 }
 
 // indexes matches the array indices and map keys of a path.
@@ -154,7 +156,7 @@ var indexes = regexp.MustCompile(`\[(\d+|"(?:[^"\\]|\\.)*")\]`)
 
 // call serves a call of op, whatever its transport, with the credentials
 // the client sent. Its errors are *connect.Error.
-func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials) (*message, error) {
+func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials) (*codec.Message, error) {
 	if n := s.inFlight.Add(1); s.maxInFlight > 0 && n > s.maxInFlight {
 		s.inFlight.Add(-1)
 		if s.onShed != nil {
@@ -203,9 +205,9 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 	ctx, cancel := context.WithTimeoutCause(ctx, s.upstreamTimeout, errUpstreamTimeout)
 	defer cancel()
 	redact := newRedactor(creds, s.apiKey)
-	var resp *message
+	var resp *codec.Message
 	if op.shared {
-		resp, err = s.calls.do(ctx, key, cause, func(ctx context.Context) (*message, error) {
+		resp, err = s.calls.do(ctx, key, cause, func(ctx context.Context) (*codec.Message, error) {
 			return s.fetch(ctx, op, key, creds, call, redact)
 		})
 	} else {
@@ -232,7 +234,7 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 // response message, unless (for a GET) the upstream's body is the one the
 // memo's response for key was made from. What it logs of the body goes
 // through redact.
-func (s *Service) fetch(ctx context.Context, op *operation, key callKey, creds rest.Credentials, call rest.Call, redact redactor) (*message, error) {
+func (s *Service) fetch(ctx context.Context, op *operation, key callKey, creds rest.Credentials, call rest.Call, redact redactor) (*codec.Message, error) {
 	body, err := s.upstream.Do(ctx, creds, call)
 	if err != nil {
 		return nil, err
@@ -260,7 +262,7 @@ func (s *Service) fetch(ctx context.Context, op *operation, key callKey, creds r
 		}
 		return nil, err
 	}
-	resp := &message{Message: out}
+	resp := &codec.Message{Message: out}
 	if op.shared {
 		s.memo.putEntry(&cacheEntry{key: key, resp: resp, digest: digest, length: len(body.Data), unknown: unknown}, false, 0)
 	}
