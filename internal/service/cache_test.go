@@ -17,73 +17,8 @@ import (
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
-	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
-
-func response(name string) *codec.Message {
-	return sized(name, 0)
-}
-
-// sized is a response whose integration's ID is n bytes long.
-func sized(name string, n int) *codec.Message {
-	return &codec.Message{Message: &ampersandv1.GetIntegrationResponse{Integration: &ampersandv1.Integration{Name: name, Id: string(make([]byte, n))}}}
-}
-
-func TestCacheUnit(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1000, 0)
-	c := newCache(time.Minute, 10_000)
-	c.now = func() time.Time { return now }
-	a, b := newCallKey(rest.Credentials{APIKey: "a"}, "p", "i"), newCallKey(rest.Credentials{APIKey: "b"}, "p", "i")
-	if a == b {
-		t.Fatal("keys of different credentials are equal")
-	}
-	ra := response("a")
-	c.put(a, ra)
-	if c.get(a) != ra || c.get(b) != nil {
-		t.Fatal("get after put")
-	}
-	now = now.Add(59 * time.Second)
-	if c.get(a) != ra {
-		t.Error("expired too early")
-	}
-	now = now.Add(time.Second)
-	if c.get(a) != nil || len(c.entries) != 0 || c.bytes != 0 {
-		t.Error("not expired after the TTL")
-	}
-
-	// Eviction: least recently used first, within the byte bound.
-	big := func(name string) *codec.Message {
-		return sized(name, 600) // ~2.7 KB of cost each
-	}
-	keys := make([]callKey, 5)
-	for i := range keys {
-		keys[i] = newCallKey(rest.Credentials{}, "p", string(rune('a'+i)))
-	}
-	for i := range 3 {
-		c.put(keys[i], big("x"))
-	}
-	c.get(keys[0]) // keys[1] is now the least recently used
-	c.put(keys[3], big("y"))
-	c.put(keys[4], big("z"))
-	if c.get(keys[1]) != nil || c.get(keys[0]) == nil || c.get(keys[4]) == nil {
-		t.Error("eviction did not drop the least recently used first")
-	}
-	if c.bytes > c.maxBytes {
-		t.Errorf("%d bytes held, bound %d", c.bytes, c.maxBytes)
-	}
-	huge := sized("huge", 20_000)
-	c.put(newCallKey(rest.Credentials{}, "p", "huge"), huge)
-	if c.get(newCallKey(rest.Credentials{}, "p", "huge")) != nil {
-		t.Error("a response larger than the cache was kept")
-	}
-	var nilCache *cache
-	nilCache.put(a, ra)
-	if nilCache.get(a) != nil {
-		t.Error("a nil cache holds something")
-	}
-}
 
 func TestCacheThroughTheHandler(t *testing.T) {
 	t.Parallel()
@@ -198,24 +133,6 @@ func TestMemo(t *testing.T) {
 	}
 	if requests.Load() != 3 {
 		t.Errorf("%d upstream requests, want 3: the memo never skips the upstream", requests.Load())
-	}
-
-	// Unit: the memo matches on the call key, the digest and the length.
-	m := newCache(time.Hour, 1<<20)
-	key := newCallKey(rest.Credentials{APIKey: "a"}, "p", "i")
-	resp := response("x")
-	m.putEntry(&cacheEntry{key: key, resp: resp, digest: 42, length: 7}, false, 0)
-	if m.memoized(key, 42, 7) == nil {
-		t.Error("no hit for the same body")
-	}
-	for _, miss := range []struct {
-		key    callKey
-		digest uint64
-		length int
-	}{{key, 43, 7}, {key, 42, 8}, {newCallKey(rest.Credentials{APIKey: "b"}, "p", "i"), 42, 7}} {
-		if m.memoized(miss.key, miss.digest, miss.length) != nil {
-			t.Errorf("hit for %+v", miss)
-		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/internal/cache"
 	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
@@ -321,7 +322,7 @@ func TestCoalescing(t *testing.T) {
 }
 
 // waiters returns how many calls wait for the flight of key.
-func (c *coalescer) waiters(key callKey) int {
+func (c *coalescer) waiters(key cache.Key) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.flights[key]; f != nil {
@@ -331,7 +332,7 @@ func (c *coalescer) waiters(key callKey) int {
 }
 
 // waitForWaiters waits until n calls wait for the flight of key.
-func waitForWaiters(t *testing.T, s *Service, key callKey, n int) {
+func waitForWaiters(t *testing.T, s *Service, key cache.Key, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
