@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/service"
 )
@@ -33,8 +34,8 @@ func init() {
 	// the process: its one gRPC client, the OTLP exporter's when spans are
 	// exported over gRPC, encodes with them too (any other message is
 	// encoded as grpc-go's own codecs do).
-	for _, codec := range service.GRPCCodecs() {
-		encoding.RegisterCodecV2(codec)
+	for _, c := range codec.GRPC() {
+		encoding.RegisterCodecV2(c)
 	}
 	// As on the main listener: gzip's fastest level (a valid level:
 	// never fails).
@@ -130,7 +131,7 @@ func compressingGRPCInterceptor(minBytes int) grpc.UnaryServerInterceptor {
 			return resp, err
 		}
 		compressor := encoding.Identity
-		if msg, ok := resp.(proto.Message); ok && acceptsGzip(ctx) && service.EncodedSize(msg) >= minBytes {
+		if msg, ok := resp.(proto.Message); ok && acceptsGzip(ctx) && codec.EncodedSize(msg) >= minBytes {
 			compressor = grpcgzip.Name
 		}
 		_ = grpc.SetSendCompressor(ctx, compressor) // both are registered, and accepted

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -20,70 +19,6 @@ import (
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
-
-func response(name string) *message {
-	return sized(name, 0)
-}
-
-// sized is a response whose integration's ID is n bytes long.
-func sized(name string, n int) *message {
-	return &message{Message: &ampersandv1.GetIntegrationResponse{Integration: &ampersandv1.Integration{Name: name, Id: string(make([]byte, n))}}}
-}
-
-func TestCacheUnit(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1000, 0)
-	c := newCache(time.Minute, 10_000)
-	c.now = func() time.Time { return now }
-	a, b := newCallKey(rest.Credentials{APIKey: "a"}, "p", "i"), newCallKey(rest.Credentials{APIKey: "b"}, "p", "i")
-	if a == b {
-		t.Fatal("keys of different credentials are equal")
-	}
-	ra := response("a")
-	c.put(a, ra)
-	if c.get(a) != ra || c.get(b) != nil {
-		t.Fatal("get after put")
-	}
-	now = now.Add(59 * time.Second)
-	if c.get(a) != ra {
-		t.Error("expired too early")
-	}
-	now = now.Add(time.Second)
-	if c.get(a) != nil || len(c.entries) != 0 || c.bytes != 0 {
-		t.Error("not expired after the TTL")
-	}
-
-	// Eviction: least recently used first, within the byte bound.
-	big := func(name string) *message {
-		return sized(name, 600) // ~2.7 KB of cost each
-	}
-	keys := make([]callKey, 5)
-	for i := range keys {
-		keys[i] = newCallKey(rest.Credentials{}, "p", string(rune('a'+i)))
-	}
-	for i := range 3 {
-		c.put(keys[i], big("x"))
-	}
-	c.get(keys[0]) // keys[1] is now the least recently used
-	c.put(keys[3], big("y"))
-	c.put(keys[4], big("z"))
-	if c.get(keys[1]) != nil || c.get(keys[0]) == nil || c.get(keys[4]) == nil {
-		t.Error("eviction did not drop the least recently used first")
-	}
-	if c.bytes > c.maxBytes {
-		t.Errorf("%d bytes held, bound %d", c.bytes, c.maxBytes)
-	}
-	huge := sized("huge", 20_000)
-	c.put(newCallKey(rest.Credentials{}, "p", "huge"), huge)
-	if c.get(newCallKey(rest.Credentials{}, "p", "huge")) != nil {
-		t.Error("a response larger than the cache was kept")
-	}
-	var nilCache *cache
-	nilCache.put(a, ra)
-	if nilCache.get(a) != nil {
-		t.Error("a nil cache holds something")
-	}
-}
 
 func TestCacheThroughTheHandler(t *testing.T) {
 	t.Parallel()
@@ -165,47 +100,6 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 }
 
-func TestSharedEncodings(t *testing.T) {
-	t.Parallel()
-	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	translated, _, err := translateBody(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp := &message{Message: translated}
-	for _, codec := range []*cachingCodec{{name: "proto", binary: true}, {name: "json"}} {
-		plain, err := codec.Marshal(resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shareEncodings(resp)
-		first, err := codec.MarshalAppend([]byte("prefix"), resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		second, err := codec.Marshal(resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(first) != "prefix"+string(second) {
-			t.Errorf("%s: the shared encoding is not appended as is", codec.name)
-		}
-		decoded := &ampersandv1.GetIntegrationResponse{}
-		if err := codec.Unmarshal(second, decoded); err != nil || !proto.Equal(decoded, translated) {
-			t.Errorf("%s: the shared encoding does not decode to the response: %v", codec.name, err)
-		}
-		if codec.binary && string(plain) != string(second) {
-			t.Errorf("%s: the shared encoding differs from a plain one", codec.name)
-		}
-	}
-	if enc := resp.shared.Load(); enc == nil || enc.binary.Load() == nil || enc.json.Load() == nil {
-		t.Fatal("the encodings were not kept")
-	}
-}
-
 // TestMemo: a call whose upstream body is the one the last response for the
 // same call was made from reuses that response (and still reports its
 // unknown enum values); a changed body is translated afresh.
@@ -240,24 +134,6 @@ func TestMemo(t *testing.T) {
 	if requests.Load() != 3 {
 		t.Errorf("%d upstream requests, want 3: the memo never skips the upstream", requests.Load())
 	}
-
-	// Unit: the memo matches on the call key, the digest and the length.
-	m := newCache(time.Hour, 1<<20)
-	key := newCallKey(rest.Credentials{APIKey: "a"}, "p", "i")
-	resp := response("x")
-	m.putEntry(&cacheEntry{key: key, resp: resp, digest: 42, length: 7}, false, 0)
-	if m.memoized(key, 42, 7) == nil {
-		t.Error("no hit for the same body")
-	}
-	for _, miss := range []struct {
-		key    callKey
-		digest uint64
-		length int
-	}{{key, 43, 7}, {key, 42, 8}, {newCallKey(rest.Credentials{APIKey: "b"}, "p", "i"), 42, 7}} {
-		if m.memoized(miss.key, miss.digest, miss.length) != nil {
-			t.Errorf("hit for %+v", miss)
-		}
-	}
 }
 
 // fullIntegrationUpstream starts a stand-in upstream that serves the full
@@ -279,40 +155,4 @@ func fullIntegrationUpstream(t *testing.T, requests *atomic.Int32) *rest.Client 
 		t.Fatal(err)
 	}
 	return client
-}
-
-// TestSharedEncodingOfALargeResponse: a shared 200 KB response, encoded with
-// the sizes shareEncodings computed, is byte for byte what proto.Marshal
-// makes, and shareEncodings reports its size, on the first call and after.
-func TestSharedEncodingOfALargeResponse(t *testing.T) {
-	t.Parallel()
-	translated, _, err := translateBody(largeIntegration(t, 200_000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp := &message{Message: translated}
-	plain, err := proto.Marshal(translated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if size := EncodedSize(resp); size != len(plain) {
-		t.Errorf("EncodedSize before sharing = %d, want %d", size, len(plain))
-	}
-	if size := shareEncodings(resp); size != len(plain) {
-		t.Errorf("shareEncodings = %d, want %d", size, len(plain))
-	}
-	if size := EncodedSize(resp); size != len(plain) {
-		t.Errorf("EncodedSize = %d, want %d", size, len(plain))
-	}
-	if size := shareEncodings(resp); size != len(plain) {
-		t.Errorf("shareEncodings again = %d, want %d", size, len(plain))
-	}
-	codec := &cachingCodec{name: "proto", binary: true}
-	shared, err := codec.Marshal(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(shared, plain) {
-		t.Error("the shared encoding differs from proto.Marshal's")
-	}
 }

@@ -2,33 +2,26 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
 
+	"github.com/ampersand-connect/gateway/internal/cache"
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
-// callKey identifies a call by what decides its answer: the credentials the
-// upstream sees and the REST call (its path and query). It is a hash, so that no credential is kept
+// newCallKey identifies a call by what decides its answer: the credentials
+// the upstream sees and the REST call (its path and query), or the caller's
+// project. It is a hash (see [cache.NewKey]), so that no credential is kept
 // in the clear as a map key, and so that callers with different credentials
 // never share an answer.
-type callKey [sha256.Size]byte
-
-func newCallKey(creds rest.Credentials, parts ...string) callKey {
-	h := sha256.New()
-	for _, part := range append([]string{creds.APIKey, creds.Authorization}, parts...) {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	var k callKey
-	h.Sum(k[:0])
-	return k
+func newCallKey(creds rest.Credentials, parts ...string) cache.Key {
+	return cache.NewKey(append([]string{creds.APIKey, creds.Authorization}, parts...)...)
 }
 
 // fetchFunc makes one call's upstream work, with ctx as its budget.
-type fetchFunc func(ctx context.Context) (*message, error)
+type fetchFunc func(ctx context.Context) (*codec.Message, error)
 
 // coalescer makes identical concurrent calls share one upstream request.
 // The shared request is detached from any one caller's cancellation: its
@@ -39,12 +32,12 @@ type fetchFunc func(ctx context.Context) (*message, error)
 // others call the upstream alone.
 type coalescer struct {
 	mu      sync.Mutex
-	flights map[callKey]*flight
+	flights map[cache.Key]*flight
 }
 
 type flight struct {
 	done    chan struct{}
-	resp    *message
+	resp    *codec.Message
 	err     error
 	trace   rest.Trace
 	waiters int
@@ -58,10 +51,10 @@ type flight struct {
 // The first caller makes the request in its own goroutine (no goroutine is
 // started per call); when its context ends it stops counting as a waiter,
 // so the request goes on for the others, or is cancelled if none is left.
-func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetchFunc) (*message, error) {
+func (c *coalescer) do(ctx context.Context, key cache.Key, cause error, fetch fetchFunc) (*codec.Message, error) {
 	c.mu.Lock()
 	if c.flights == nil {
-		c.flights = map[callKey]*flight{}
+		c.flights = map[cache.Key]*flight{}
 	}
 	if f, shared := c.flights[key]; shared {
 		f.waiters++
@@ -95,7 +88,7 @@ func (c *coalescer) do(ctx context.Context, key callKey, cause error, fetch fetc
 }
 
 // wait waits for a flight another caller started.
-func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, cause error, fetch fetchFunc) (*message, error) {
+func (c *coalescer) wait(ctx context.Context, key cache.Key, f *flight, cause error, fetch fetchFunc) (*codec.Message, error) {
 	select {
 	case <-f.done:
 		c.leave(key, f)
@@ -119,7 +112,7 @@ func (c *coalescer) wait(ctx context.Context, key callKey, f *flight, cause erro
 // run makes the flight's request. Should fetch panic, the flight ends with
 // an error for its waiters, and the panic goes on up the first caller's
 // stack, to its handler's recovery.
-func (c *coalescer) run(key callKey, f *flight, ctx context.Context, fetch fetchFunc) {
+func (c *coalescer) run(key cache.Key, f *flight, ctx context.Context, fetch fetchFunc) {
 	defer f.cancel()
 	defer func() {
 		if v := recover(); v != nil {
@@ -134,7 +127,7 @@ func (c *coalescer) run(key callKey, f *flight, ctx context.Context, fetch fetch
 
 // land ends a flight that has its answer: calls from now on start afresh,
 // and its waiters are woken.
-func (c *coalescer) land(key callKey, f *flight) {
+func (c *coalescer) land(key cache.Key, f *flight) {
 	c.mu.Lock()
 	if c.flights[key] == f {
 		delete(c.flights, key) // calls from now on start afresh
@@ -142,13 +135,13 @@ func (c *coalescer) land(key callKey, f *flight) {
 	share := f.resp != nil && f.waiters > 1 // none can join now
 	c.mu.Unlock()
 	if share {
-		shareEncodings(f.resp) // encode once for all the waiters
+		f.resp.Share() // encode once for all the waiters
 	}
 	close(f.done)
 }
 
 // leave marks a caller gone; the last one to go cancels an unfinished flight.
-func (c *coalescer) leave(key callKey, f *flight) {
+func (c *coalescer) leave(key cache.Key, f *flight) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f.waiters--

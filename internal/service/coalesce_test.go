@@ -17,6 +17,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/internal/cache"
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
@@ -266,7 +268,7 @@ func TestCoalescing(t *testing.T) {
 		leader := make(chan any, 1)
 		go func() {
 			defer func() { leader <- recover() }()
-			_, _ = c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
+			_, _ = c.do(context.Background(), key, nil, func(context.Context) (*codec.Message, error) {
 				close(entered)
 				<-release
 				panic("broken")
@@ -275,7 +277,7 @@ func TestCoalescing(t *testing.T) {
 		<-entered
 		waiter := make(chan error, 1)
 		go func() {
-			_, err := c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
+			_, err := c.do(context.Background(), key, nil, func(context.Context) (*codec.Message, error) {
 				return nil, errors.New("the waiter made a request of its own")
 			})
 			waiter <- err
@@ -295,8 +297,8 @@ func TestCoalescing(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the waiter still waits for the flight whose fetch panicked")
 		}
-		if _, err := c.do(context.Background(), key, nil, func(context.Context) (*message, error) {
-			return &message{Message: &ampersandv1.GetIntegrationResponse{}}, nil
+		if _, err := c.do(context.Background(), key, nil, func(context.Context) (*codec.Message, error) {
+			return &codec.Message{Message: &ampersandv1.GetIntegrationResponse{}}, nil
 		}); err != nil {
 			t.Errorf("a later call: %v", err)
 		}
@@ -320,7 +322,7 @@ func TestCoalescing(t *testing.T) {
 }
 
 // waiters returns how many calls wait for the flight of key.
-func (c *coalescer) waiters(key callKey) int {
+func (c *coalescer) waiters(key cache.Key) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.flights[key]; f != nil {
@@ -330,7 +332,7 @@ func (c *coalescer) waiters(key callKey) int {
 }
 
 // waitForWaiters waits until n calls wait for the flight of key.
-func waitForWaiters(t *testing.T, s *Service, key callKey, n int) {
+func waitForWaiters(t *testing.T, s *Service, key cache.Key, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

@@ -9,13 +9,12 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
@@ -30,12 +29,12 @@ import (
 // request could not be decoded: the interceptor then gets a nil request,
 // and a handler that returns the decoding error.
 //
-// It panics unless the codecs of [GRPCCodecs] are registered: they read
+// It panics unless the codecs of [codec.GRPC] are registered: they read
 // the request so that the service can decode it, and share the encoding
 // of a cached response.
 func (s *Service) RegisterGRPC(r grpc.ServiceRegistrar) {
-	if _, ok := encoding.GetCodecV2("proto").(grpcCodec); !ok {
-		panic("service: RegisterGRPC needs the codecs of GRPCCodecs registered")
+	if !codec.GRPCRegistered() {
+		panic("service: RegisterGRPC needs the codecs of codec.GRPC registered")
 	}
 	for _, svc := range s.services {
 		desc := grpc.ServiceDesc{
@@ -53,25 +52,16 @@ func (s *Service) RegisterGRPC(r grpc.ServiceRegistrar) {
 	}
 }
 
-// grpcRequest is what the codecs of [GRPCCodecs] read a request into: its
-// bytes, and the codec to decode them with. grpc-go answers a message its
-// codec cannot decode with internal, before the handler runs; the service
-// decodes it itself, to answer invalid_argument as the Connect handler does.
-type grpcRequest struct {
-	data  []byte
-	codec *cachingCodec
-}
-
 // grpcHandler serves one operation on grpc-go's transport.
 func (s *Service) grpcHandler(op *operation) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
 	info := &grpc.UnaryServerInfo{Server: s, FullMethod: op.procedure}
 	return func(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 		var handler grpc.UnaryHandler
-		var raw grpcRequest
-		in := &message{Message: op.input.New().Interface()}
+		var raw codec.GRPCRequest
+		in := op.input.New().Interface()
 		err := dec(&raw)
 		if err == nil {
-			if err = raw.codec.Unmarshal(raw.data, in.Message); err != nil {
+			if err = raw.Decode(in); err != nil {
 				err = GRPCError(connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("unmarshal request: %w", err)))
 			}
 		} else {
@@ -83,7 +73,7 @@ func (s *Service) grpcHandler(op *operation) func(any, context.Context, func(any
 		if err != nil {
 			handler = func(context.Context, any) (any, error) { return nil, err }
 		} else {
-			req = in.Message
+			req = in
 			handler = func(ctx context.Context, req any) (any, error) {
 				msg, ok := req.(proto.Message)
 				if !ok || msg.ProtoReflect().Descriptor() != op.input.Descriptor() {
@@ -172,54 +162,6 @@ func UnknownMethodError(procedure string) *connect.Error {
 		err.AddDetail(detail)
 	}
 	return err
-}
-
-// GRPCCodecs returns grpc-go codecs for proto and proto JSON (gRPC's
-// application/grpc+proto and application/grpc+json) that, like the Connect
-// handler's, encode a response sent by several calls once: the bytes are
-// then shared, not even copied. Register them, in an init function, with
-// encoding.RegisterCodecV2.
-func GRPCCodecs() []encoding.CodecV2 {
-	return []encoding.CodecV2{
-		grpcCodec{&cachingCodec{name: "proto", binary: true}},
-		grpcCodec{&cachingCodec{name: "json"}},
-	}
-}
-
-type grpcCodec struct{ c *cachingCodec }
-
-func (g grpcCodec) Name() string { return g.c.name }
-
-func (g grpcCodec) Marshal(v any) (mem.BufferSlice, error) {
-	if resp, ok := v.(*message); ok {
-		encoded, err := g.c.sharedEncoding(resp)
-		if err != nil {
-			return nil, err
-		}
-		if encoded != nil {
-			return mem.BufferSlice{mem.SliceBuffer(encoded)}, nil
-		}
-		v = resp.Message
-	}
-	m, ok := v.(proto.Message)
-	if !ok {
-		return nil, errors.New("not a proto message")
-	}
-	b, err := g.c.marshal(nil, m)
-	if err != nil {
-		return nil, err
-	}
-	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
-}
-
-func (g grpcCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	if r, ok := v.(*grpcRequest); ok {
-		r.data, r.codec = data.Materialize(), g.c
-		return nil
-	}
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
-	defer buf.Free()
-	return g.c.Unmarshal(buf.ReadOnlyData(), v)
 }
 
 // ConnectErrorFromGRPC is the *connect.Error with the code and message of

@@ -9,6 +9,7 @@ import (
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/cache"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/translate"
 )
@@ -60,7 +61,7 @@ func (s *Service) callGetIntegration(ctx context.Context, req *ampersandv1.GetIn
 }
 
 // getIntegrationKey is the call key of a GetIntegration call.
-func getIntegrationKey(creds rest.Credentials, project, integration string) callKey {
+func getIntegrationKey(creds rest.Credentials, project, integration string) cache.Key {
 	req, err := getIntegration.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: project, IntegrationIdOrName: integration})
 	if err != nil {
 		panic(err)

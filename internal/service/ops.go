@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/translate"
 )
@@ -119,8 +120,8 @@ func (s *Service) Handlers(opts ...connect.HandlerOption) []Handler {
 
 // connectHandler is the Connect handler of one operation. connect-go's
 // handlers are generic over the request and response types; every
-// operation uses [message], which the request initializer fills with a new
-// message of the method's input type.
+// operation uses [codec.Message], which the request initializer fills with
+// a new message of the method's input type.
 func (s *Service) connectHandler(op *operation, opts []connect.HandlerOption) http.Handler {
 	idempotency := connect.IdempotencyUnknown
 	switch op.method.Verb() {
@@ -134,13 +135,13 @@ func (s *Service) connectHandler(op *operation, opts []connect.HandlerOption) ht
 		connect.WithSchema(op.method.Descriptor()),
 		connect.WithIdempotency(idempotency),
 		connect.WithRequestInitializer(func(_ connect.Spec, msg any) error {
-			if m, ok := msg.(*message); ok && m.Message == nil {
+			if m, ok := msg.(*codec.Message); ok && m.Message == nil {
 				m.Message = input.New().Interface()
 			}
 			return nil
 		}),
 	)
-	return connect.NewUnaryHandler(op.procedure, func(ctx context.Context, req *connect.Request[message]) (*connect.Response[message], error) {
+	return connect.NewUnaryHandler(op.procedure, func(ctx context.Context, req *connect.Request[codec.Message]) (*connect.Response[codec.Message], error) {
 		creds := rest.Credentials{
 			APIKey:        req.Header().Get("X-Api-Key"),
 			Authorization: req.Header().Get("Authorization"),

@@ -20,6 +20,8 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ampersand-connect/gateway/internal/cache"
+	"github.com/ampersand-connect/gateway/internal/codec"
 	"github.com/ampersand-connect/gateway/internal/rest"
 	"github.com/ampersand-connect/gateway/internal/translate"
 )
@@ -45,8 +47,8 @@ type Service struct {
 	maxInFlight     int64 // 0: no bound
 	inFlight        atomic.Int64
 	onShed          func()
-	cache           *cache // nil: no cache
-	memo            *cache // the last response per call key, reused while the upstream's body is the same
+	cache           *cache.Cache // nil: no cache
+	memo            *cache.Cache // the last response per call key, reused while the upstream's body is the same
 }
 
 // The memo's bounds: it holds what the last answers were made from, and is
@@ -105,7 +107,7 @@ func WithUnknownEnumObserver(observe func(field string)) Option {
 func WithCache(ttl time.Duration, maxBytes int64) Option {
 	return func(s *Service) {
 		if ttl > 0 && maxBytes > 0 {
-			s.cache = newCache(ttl, maxBytes)
+			s.cache = cache.New(ttl, maxBytes)
 		}
 	}
 }
@@ -129,7 +131,7 @@ func New(upstream Upstream, opts ...Option) *Service {
 		upstream:        upstream,
 		upstreamTimeout: DefaultUpstreamTimeout,
 		logger:          slog.Default(),
-		memo:            newCache(memoTTL, memoBytes),
+		memo:            cache.New(memoTTL, memoBytes),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -142,11 +144,12 @@ func New(upstream Upstream, opts ...Option) *Service {
 // codecs that encode a response sent by several calls (cached, or shared by
 // coalesced calls) once per codec.
 func (s *Service) HandlerOptions() []connect.HandlerOption {
-	return []connect.HandlerOption{
-		connect.WithCodec(&cachingCodec{name: "proto", binary: true}),
-		connect.WithCodec(&cachingCodec{name: "json"}),
-		connect.WithCodec(&cachingCodec{name: "json; charset=utf-8"}),
+	codecs := codec.Connect()
+	opts := make([]connect.HandlerOption, len(codecs))
+	for i, c := range codecs {
+		opts[i] = connect.WithCodec(c)
 	}
+	return opts
 }
 
 // indexes matches the array indices and map keys of a path.
@@ -154,7 +157,7 @@ var indexes = regexp.MustCompile(`\[(\d+|"(?:[^"\\]|\\.)*")\]`)
 
 // call serves a call of op, whatever its transport, with the credentials
 // the client sent. Its errors are *connect.Error.
-func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials) (*message, error) {
+func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials) (*codec.Message, error) {
 	if n := s.inFlight.Add(1); s.maxInFlight > 0 && n > s.maxInFlight {
 		s.inFlight.Add(-1)
 		if s.onShed != nil {
@@ -184,14 +187,14 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 		Retry:    op.retry,
 	}
 	scope := newCallKey(creds, "project", op.method.Project(req))
-	var key callKey
+	var key cache.Key
 	var generation uint64
 	if op.shared {
 		key = newCallKey(creds, call.Path, call.RawQuery)
-		if resp := s.cache.get(key); resp != nil {
+		if resp := s.cache.Get(key); resp != nil {
 			return resp, nil
 		}
-		generation = s.cache.generation()
+		generation = s.cache.Generation()
 	}
 
 	// The upstream budget: the client's deadline or the service's own
@@ -203,9 +206,9 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 	ctx, cancel := context.WithTimeoutCause(ctx, s.upstreamTimeout, errUpstreamTimeout)
 	defer cancel()
 	redact := newRedactor(creds, s.apiKey)
-	var resp *message
+	var resp *codec.Message
 	if op.shared {
-		resp, err = s.calls.do(ctx, key, cause, func(ctx context.Context) (*message, error) {
+		resp, err = s.calls.do(ctx, key, cause, func(ctx context.Context) (*codec.Message, error) {
 			return s.fetch(ctx, op, key, creds, call, redact)
 		})
 	} else {
@@ -220,10 +223,10 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 		return nil, toConnectError(ctx, err, redact)
 	}
 	if op.shared {
-		s.cache.putIn(scope, generation, key, resp)
+		s.cache.PutIn(scope, generation, key, resp)
 	} else {
 		// A write: the caller reads its own writes.
-		s.cache.dropScope(scope)
+		s.cache.DropScope(scope)
 	}
 	return resp, nil
 }
@@ -232,7 +235,7 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 // response message, unless (for a GET) the upstream's body is the one the
 // memo's response for key was made from. What it logs of the body goes
 // through redact.
-func (s *Service) fetch(ctx context.Context, op *operation, key callKey, creds rest.Credentials, call rest.Call, redact redactor) (*message, error) {
+func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds rest.Credentials, call rest.Call, redact redactor) (*codec.Message, error) {
 	body, err := s.upstream.Do(ctx, creds, call)
 	if err != nil {
 		return nil, err
@@ -240,16 +243,16 @@ func (s *Service) fetch(ctx context.Context, op *operation, key callKey, creds r
 	var digest uint64
 	if op.shared {
 		digest = maphash.Bytes(memoSeed, body.Data)
-		if entry := s.memo.memoized(key, digest, len(body.Data)); entry != nil {
-			for _, u := range entry.unknown {
+		if resp, unknown := s.memo.Memoized(key, digest, len(body.Data)); resp != nil {
+			for _, u := range unknown {
 				s.reportUnknownEnum(ctx, op.procedure, u, redact)
 			}
-			return entry.resp, nil
+			return resp, nil
 		}
 	}
-	var unknown []unknownValue
+	var unknown []cache.UnknownValue
 	out, err := op.method.NewResponse(body.Data, body.ContentType, func(path, value string) {
-		u := unknownValue{path, value}
+		u := cache.UnknownValue{Path: path, Value: value}
 		unknown = append(unknown, u)
 		s.reportUnknownEnum(ctx, op.procedure, u, redact)
 	})
@@ -260,18 +263,18 @@ func (s *Service) fetch(ctx context.Context, op *operation, key callKey, creds r
 		}
 		return nil, err
 	}
-	resp := &message{Message: out}
+	resp := &codec.Message{Message: out}
 	if op.shared {
-		s.memo.putEntry(&cacheEntry{key: key, resp: resp, digest: digest, length: len(body.Data), unknown: unknown}, false, 0)
+		s.memo.PutMemo(key, resp, digest, len(body.Data), unknown)
 	}
 	return resp, nil
 }
 
 // reportUnknownEnum logs an enum value the schema does not know, and counts it.
-func (s *Service) reportUnknownEnum(ctx context.Context, procedure string, u unknownValue, redact redactor) {
+func (s *Service) reportUnknownEnum(ctx context.Context, procedure string, u cache.UnknownValue, redact redactor) {
 	s.logger.WarnContext(ctx, "unknown enum value from upstream",
-		"procedure", procedure, "path", u.path, "value", validUTF8(truncate(redact.text(u.value), 64)))
+		"procedure", procedure, "path", u.Path, "value", validUTF8(truncate(redact.text(u.Value), 64)))
 	if s.onUnknownEnum != nil {
-		s.onUnknownEnum(indexes.ReplaceAllString(u.path, "[]"))
+		s.onUnknownEnum(indexes.ReplaceAllString(u.Path, "[]"))
 	}
 }
