@@ -1,26 +1,36 @@
 // Command bench measures what the server costs per call against the floor
 // of a bare reverse proxy in front of the same upstream. In one run it
-// starts, as separate processes, a stand-in upstream serving an integration
-// of -size bytes, a bare httputil.ReverseProxy to it, and the real server,
-// then drives each path in turn (A B A B ..., -rounds rounds) at fixed
-// concurrency: direct REST, the proxy over HTTP/1.1 and over h2c, and the
-// server with Connect+JSON, Connect+proto, Connect GET, and gRPC from
-// connect-go (net/http's HTTP/2) and from grpc-go. Each server path's answer
-// is first checked by decoding it; then every path is driven alike, reading
-// the answer's bytes (-decode drives the server with connect-go clients
-// that decode every answer instead). It reports calls/s, p50/p99 latency,
-// the CPU time per call of each process (from /proc), the ratios of the
-// server's paths to the proxy's, and the rate ratios paired by round.
+// starts, as separate processes, a stand-in upstream, a bare
+// httputil.ReverseProxy to it, and the real server, then drives each path
+// in turn (A B A B ..., -rounds rounds) at fixed concurrency: direct REST,
+// the proxy over HTTP/1.1 and over h2c, and the server with Connect+JSON,
+// Connect+proto, Connect GET, and gRPC from connect-go (net/http's HTTP/2)
+// and from grpc-go, on the main port and on -grpc-addr's.
+//
+// By default every call names a different integration (-op get) or
+// project (-op list), so the upstream's body differs on every request and
+// nothing can be shared: no coalescing, no memo, no cache. With -same,
+// every call is identical, the case the server's sharing serves best.
+//
+// Each server path's answer is first checked by decoding it; then every
+// path is driven alike, reading the answer's bytes (-decode drives the
+// server with connect-go clients that decode every answer instead). It
+// reports calls/s, p50/p99 latency, the CPU time per call of each process
+// (from /proc), the ratios of the server's paths to the proxy's, and the
+// rate ratios paired by round. -memory N then drives a fresh server with N
+// calls in flight and reports its peak RSS and its allocations per call;
+// -profile DIR saves a CPU profile of each server path's last round.
 //
 //	go run ./cmd/bench -size 1600
 //	go run ./cmd/bench -size 1600000 -concurrency 8
+//	go run ./cmd/bench -size 1600000 -op list -concurrency 8
+//	go run ./cmd/bench -size 1600000 -memory 200 -paths Connect+proto
+//	go run ./cmd/bench -size 1600 -same
 package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,42 +48,39 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"connectrpc.com/connect"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-
-	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
-	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
-	"github.com/ampersand-connect/gateway/internal/demo"
 )
 
 func main() {
 	role := flag.String("role", "", "internal: run as the upstream or the proxy process")
-	size := flag.Int("size", 1600, "size in bytes of the integration the upstream serves")
+	size := flag.Int("size", 1600, "size in bytes of the upstream's answer")
 	target := flag.String("target", "", "internal: the proxy's upstream")
-	concurrency := flag.Int("concurrency", 32, "calls in flight at once")
-	duration := flag.Duration("duration", 2*time.Second, "length of one round of one path")
-	rounds := flag.Int("rounds", 5, "rounds over all paths")
-	server := flag.String("server", "", "server binary (default: build ./cmd/ampersand-connect)")
+	var o options
+	flag.IntVar(&o.concurrency, "concurrency", 32, "calls in flight at once")
+	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one round of one path")
+	flag.IntVar(&o.rounds, "rounds", 5, "rounds over all paths")
+	flag.StringVar(&o.server, "server", "", "server binary (default: build ./cmd/ampersand-connect)")
 	serverArgs := flag.String("server-args", "", "more flags for the server, space-separated (e.g. -cache-ttl=1m)")
-	decode := flag.Bool("decode", false, "drive the server with connect-go clients that decode every answer, instead of reading the bytes")
-	vary := flag.Bool("vary", false, "make every upstream body differ (by trailing white space), so that the server's translation memo never hits")
-	only := flag.String("paths", "", "comma-separated server paths to drive, besides direct REST and the proxy (default: all), e.g. gRPC,Connect+proto")
+	flag.BoolVar(&o.decode, "decode", false, "drive the server with connect-go clients that decode every answer, instead of reading the bytes")
+	flag.StringVar(&o.op, "op", "get", "the operation every call makes: get (GetIntegration) or list (ListIntegrations)")
+	flag.BoolVar(&o.same, "same", false, "make every call identical (the same integration or project), instead of each naming another")
+	vary := flag.Bool("vary", false, "make every upstream body differ (by trailing white space), even for identical calls")
+	flag.StringVar(&o.only, "paths", "", "comma-separated server paths to drive, besides direct REST and the proxy (default: all), e.g. gRPC,Connect+proto")
+	flag.IntVar(&o.memory, "memory", 0, "then drive a fresh server with this many calls in flight on the first server path, and report its RSS and allocations per call")
+	flag.StringVar(&o.profile, "profile", "", "save a CPU profile of each server path's last round in this directory")
 	flag.Parse()
+	o.serverArgs = strings.Fields(*serverArgs)
+	o.size, o.vary = *size, *vary
 
 	var err error
 	switch *role {
 	case "upstream":
-		err = serve(upstreamHandler(demo.Sized(*size), *vary))
+		err = serve(upstreamHandler(*size, *vary))
 	case "proxy":
 		err = serveProxy(*target)
 	case "drain":
 		_, err = io.Copy(io.Discard, os.Stdin)
 	default:
-		err = run(*size, *concurrency, *duration, *rounds, *server, strings.Fields(*serverArgs), *decode, *vary, *only)
+		err = run(o)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -81,22 +88,15 @@ func main() {
 	}
 }
 
-// upstreamHandler answers every request with body; with vary, followed by
-// 0 to 255 spaces, one more each request: the same integration in bytes
-// that differ, as an upstream whose integration changes would send.
-func upstreamHandler(body []byte, vary bool) http.Handler {
-	var count atomic.Uint64
-	spaces := bytes.Repeat([]byte{' '}, 255)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var tail []byte
-		if vary {
-			tail = spaces[:count.Add(1)%256]
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)+len(tail)))
-		_, _ = w.Write(body)
-		_, _ = w.Write(tail)
-	})
+// options are the benchmark's flags.
+type options struct {
+	size, concurrency, rounds int
+	duration                  time.Duration
+	server                    string
+	serverArgs                []string
+	decode, same, vary        bool
+	op, only, profile         string
+	memory                    int
 }
 
 func serveProxy(target string) error {
@@ -126,8 +126,9 @@ func serve(h http.Handler) error {
 type child struct {
 	cmd  *exec.Cmd
 	addr string
-	// grpcAddr is the server's gRPC listener's (-grpc-addr).
-	grpcAddr string
+	// grpcAddr is the server's gRPC listener's (-grpc-addr), and adminAddr
+	// its admin listener's (-admin-addr).
+	grpcAddr, adminAddr string
 }
 
 // startChild starts cmd and reads its address: the first line of its
@@ -163,8 +164,12 @@ func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
 		return nil, err
 	}
 	lines := bufio.NewScanner(reader)
-	var addr string
+	var addr, adminAddr string
 	for lines.Scan() {
+		if _, rest, ok := strings.Cut(lines.Text(), `"msg":"admin listening","addr":"`); ok {
+			adminAddr, _, _ = strings.Cut(rest, `"`)
+			continue
+		}
 		if _, rest, ok := strings.Cut(lines.Text(), `"msg":"listening","addr":"`); ok {
 			addr, _, _ = strings.Cut(rest, `"`)
 			continue
@@ -182,7 +187,7 @@ func startChild(cmd *exec.Cmd, fromLog bool) (*child, error) {
 				return nil, err
 			}
 			go func() { _ = drain.Wait() }() // it ends with the server
-			return &child{cmd, addr, grpcAddr}, nil
+			return &child{cmd, addr, grpcAddr, adminAddr}, nil
 		}
 	}
 	return nil, fmt.Errorf("%s exited before listening", cmd.Path)
@@ -206,7 +211,7 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
 }
 
-// path is one way to get the integration.
+// path is one way to make the operation's call.
 type path struct {
 	name string
 	call func(ctx context.Context) error
@@ -250,23 +255,35 @@ func pairedRatios(a, b result) (median, lo, hi float64) {
 	return median, ratios[0], ratios[n-1]
 }
 
-func run(size, concurrency int, duration time.Duration, rounds int, serverBinary string, serverArgs []string, decode, vary bool, only string) error {
+// startServer starts the server binary in front of upstreamURL, on
+// loopback ports of its own, with its admin listener.
+func startServer(binary, upstreamURL string, args []string) (*child, error) {
+	cmd := exec.Command(binary, append([]string{"-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-upstream", upstreamURL + "/v1"}, args...)...)
+	cmd.Env = append(os.Environ(), "AMPERSAND_API_KEY=bench-key")
+	return startChild(cmd, true)
+}
+
+func run(o options) error {
+	op, ok := operations(o.size)[o.op]
+	if !ok {
+		return fmt.Errorf("-op %q: want get or list", o.op)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	if serverBinary == "" {
+	if o.server == "" {
 		dir, err := os.MkdirTemp("", "bench")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		serverBinary = filepath.Join(dir, "server")
-		if out, err := exec.Command("go", "build", "-o", serverBinary, "./cmd/ampersand-connect").CombinedOutput(); err != nil {
+		o.server = filepath.Join(dir, "server")
+		if out, err := exec.Command("go", "build", "-o", o.server, "./cmd/ampersand-connect").CombinedOutput(); err != nil {
 			return fmt.Errorf("build server: %v\n%s", err, out)
 		}
 	}
-	upstream, err := startChild(exec.Command(self, "-role", "upstream", "-size", strconv.Itoa(size), "-vary="+strconv.FormatBool(vary)), false)
+	upstream, err := startChild(exec.Command(self, "-role", "upstream", "-size", strconv.Itoa(o.size), "-vary="+strconv.FormatBool(o.vary)), false)
 	if err != nil {
 		return err
 	}
@@ -277,101 +294,101 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 		return err
 	}
 	defer proxy.cmd.Process.Kill()
-	serverCmd := exec.Command(serverBinary, append([]string{"-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-upstream", upstreamURL + "/v1"}, serverArgs...)...)
-	serverCmd.Env = append(os.Environ(), "AMPERSAND_API_KEY=bench-key")
-	server, err := startChild(serverCmd, true)
+	server, err := startServer(o.server, upstreamURL, o.serverArgs)
 	if err != nil {
 		return err
 	}
 	defer server.cmd.Process.Kill()
 
-	http1 := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}}
+	http1 := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(o.concurrency, o.memory) * 2}}
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
 	h2c := &http.Client{Transport: &http.Transport{Protocols: protocols}}
-	restPath := "/v1/projects/my-project/integrations/read-accounts"
-	get := func(client *http.Client, base string) func(ctx context.Context) error {
-		return func(ctx context.Context) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+restPath, nil)
-			req.Header.Set("X-Api-Key", "bench-key")
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("status %d", resp.StatusCode)
-			}
-			return nil
-		}
-	}
 	serverURL, grpcURL := "http://"+server.addr, "http://"+server.grpcAddr
-	rpc := func(client ampersandv1connect.IntegrationServiceClient) func(ctx context.Context) error {
-		msg := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}
-		return func(ctx context.Context) error {
-			resp, err := client.GetIntegration(ctx, connect.NewRequest(msg))
-			if err == nil && resp.Msg.GetIntegration().GetName() != "read-accounts" {
-				err = errors.New("wrong integration")
-			}
-			return err
-		}
-	}
-	decoding := []path{
-		{"Connect+JSON", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL, connect.WithProtoJSON()))},
-		{"Connect+proto", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL))},
-		{"Connect GET", rpc(ampersandv1connect.NewIntegrationServiceClient(http1, serverURL, connect.WithHTTPGet()))},
-		{"gRPC", rpc(ampersandv1connect.NewIntegrationServiceClient(h2c, serverURL, connect.WithGRPC()))},
-		{"gRPC port", rpc(ampersandv1connect.NewIntegrationServiceClient(h2c, grpcURL, connect.WithGRPC()))},
-	}
+	numbers := &calls{same: o.same}
 	// Every path's answers are checked once by decoding them; then, unless
 	// -decode, the server's paths are driven like the proxy's: the bytes are
 	// read and the status checked, so that both sides measure the hop and
 	// not the client's decoding.
-	for _, p := range decoding {
+	for _, p := range decodingPaths(http1, h2c, serverURL, grpcURL, op, numbers.next) {
 		if err := p.call(context.Background()); err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
 	}
-	serverPaths := decoding
-	if !decode {
-		serverPaths = rawPaths(http1, h2c, serverURL, grpcURL)
+	serverPaths := decodingPaths(http1, h2c, serverURL, grpcURL, op, numbers.next)
+	if !o.decode {
+		serverPaths = rawPaths(http1, h2c, serverURL, grpcURL, op, numbers.next)
 	}
-	if only != "" {
-		wanted := strings.Split(only, ",")
+	if o.only != "" {
+		wanted := strings.Split(o.only, ",")
 		serverPaths = slices.DeleteFunc(serverPaths, func(p path) bool { return !slices.Contains(wanted, p.name) })
 		if len(serverPaths) == 0 {
-			return fmt.Errorf("-paths %q names none of the server's paths", only)
+			return fmt.Errorf("-paths %q names none of the server's paths", o.only)
 		}
 	}
 	// The proxy is also called over HTTP/2 (h2c, one connection, like the
 	// gRPC paths): the floor of what net/http's HTTP/2 costs a hop.
 	paths := append([]path{
-		{"direct REST", get(http1, upstreamURL)},
-		{"bare proxy", get(http1, "http://"+proxy.addr)},
-		{"bare proxy h2c", get(h2c, "http://"+proxy.addr)},
+		{"direct REST", restGet(http1, upstreamURL, op, numbers.next)},
+		{"bare proxy", restGet(http1, "http://"+proxy.addr, op, numbers.next)},
+		{"bare proxy h2c", restGet(h2c, "http://"+proxy.addr, op, numbers.next)},
 	}, serverPaths...)
 
 	results := make([]result, len(paths))
-	for round := range rounds {
+	pids := [...]int{server.cmd.Process.Pid, proxy.cmd.Process.Pid, upstream.cmd.Process.Pid, os.Getpid()}
+	for round := range o.rounds {
 		for i, p := range paths {
-			r, err := measure(p, concurrency, duration, [...]int{server.cmd.Process.Pid, proxy.cmd.Process.Pid, upstream.cmd.Process.Pid, os.Getpid()})
+			var profiled chan error
+			if o.profile != "" && round == o.rounds-1 && i >= 3 {
+				profiled = make(chan error, 1)
+				go func() {
+					profiled <- saveProfile(server.adminAddr, o.duration, filepath.Join(o.profile, profileName(o, p.name)))
+				}()
+			}
+			r, err := measure(p, o.concurrency, o.duration, pids)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return fmt.Errorf("profile %s: %w", p.name, err)
+				}
 			}
 			results[i].add(r)
 			fmt.Fprintf(os.Stderr, "round %d %-17s %8.0f calls/s\n", round+1, p.name, float64(r.calls)/r.elapsed.Seconds())
 		}
 	}
 
-	fmt.Printf("integration %d bytes, concurrency %d, %d rounds of %v per path, server flags %q, every body differs: %v\n\n", len(demo.Sized(size)), concurrency, rounds, duration, serverArgs, vary)
+	mode := "every call names another " + map[string]string{"get": "integration", "list": "project"}[o.op] + ", so every upstream body differs"
+	if o.same {
+		mode = "every call identical, every body differs: " + strconv.FormatBool(o.vary)
+	}
+	answer := len(newIntegrationBody(o.size).appendTo(nil, "read-accounts"))
+	if o.op == "list" {
+		one := newIntegrationBody(0).len("read-accounts")
+		n := listLength(one, o.size)
+		answer = n * one
+		mode = fmt.Sprintf("a list of %d integrations; %s", n, mode)
+	}
+	fmt.Printf("%s, about %d bytes an answer, concurrency %d, %d rounds of %v per path, server flags %q\n%s\n\n",
+		op.name, answer, o.concurrency, o.rounds, o.duration, o.serverArgs, mode)
+	printResults(paths, results, o.rounds)
+
+	if o.memory > 0 {
+		server.cmd.Process.Kill()
+		return memoryFigure(o, upstreamURL, op, serverPaths[0].name)
+	}
+	return nil
+}
+
+// printResults prints the table of the paths' results and their rates
+// paired by round against the proxy's.
+func printResults(paths []path, results []result, rounds int) {
 	// The hop is the process between client and upstream: none, the proxy,
 	// or the server. All four processes share the machine's cores, so the
 	// client's and the upstream's CPU per call bound the rates too.
-	fmt.Printf("%-17s %8s %9s %9s %10s %10s %10s %8s   %s\n", "path", "calls/s", "p50", "p99",
-		"hop CPU", "upstream", "client", "errors", "vs proxy (rate, hop CPU)")
+	fmt.Printf("%-17s %8s %9s %9s %10s %10s %10s   %s\n", "path", "calls/s", "p50", "p99",
+		"hop CPU", "upstream", "client", "vs proxy (rate, hop CPU)")
 	var proxyRate, h2cRate float64
 	var proxyCPU, h2cCPU time.Duration
 	for i, p := range paths {
@@ -398,9 +415,9 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 				ratio += fmt.Sprintf("   (vs h2c proxy %.2fx, %.2fx)", rate/h2cRate, float64(hop)/float64(max(h2cCPU, 1)))
 			}
 		}
-		fmt.Printf("%-17s %8.0f %9v %9v %10v %10v %10v %8d   %s\n", p.name, rate,
+		fmt.Printf("%-17s %8.0f %9v %9v %10v %10v %10v   %s\n", p.name, rate,
 			percentile(r.latencies, 50), percentile(r.latencies, 99),
-			hop.Round(time.Microsecond), perCall(2).Round(time.Microsecond), perCall(3).Round(time.Microsecond), r.errorCount, ratio)
+			hop.Round(time.Microsecond), perCall(2).Round(time.Microsecond), perCall(3).Round(time.Microsecond), ratio)
 	}
 
 	fmt.Printf("\nrate vs the bare proxy, paired by round: median (range) over %d rounds\n", rounds)
@@ -417,89 +434,6 @@ func run(size, concurrency int, duration time.Duration, rounds int, serverBinary
 			line += fmt.Sprintf("   vs the proxy over h2c %.2fx (%.2fx to %.2fx)", median, lo, hi)
 		}
 		fmt.Println(line)
-	}
-	return nil
-}
-
-// rawPaths call the server as the proxy is called: one HTTP exchange whose
-// body is read and whose status is checked, with no compression asked for.
-func rawPaths(http1, h2c *http.Client, serverURL, grpcURL string) []path {
-	msg := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "my-project", IntegrationIdOrName: "read-accounts"}
-	binary, _ := proto.Marshal(msg)
-	jsonBody, _ := protojson.Marshal(msg)
-	endpoint := serverURL + ampersandv1connect.IntegrationServiceGetIntegrationProcedure
-	exchange := func(client *http.Client, method, url, contentType string, body []byte, grpc bool) func(context.Context) error {
-		return func(ctx context.Context) error {
-			var reader io.Reader
-			if body != nil {
-				reader = bytes.NewReader(body)
-			}
-			req, _ := http.NewRequestWithContext(ctx, method, url, reader)
-			if contentType != "" {
-				req.Header.Set("Content-Type", contentType)
-			}
-			req.Header.Set("Accept-Encoding", "identity")
-			if grpc {
-				req.Header.Set("Te", "trailers")
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			n, err := io.Copy(io.Discard, resp.Body)
-			switch {
-			case err != nil:
-				return err
-			case resp.StatusCode != http.StatusOK:
-				return fmt.Errorf("status %d", resp.StatusCode)
-			case grpc && resp.Trailer.Get("Grpc-Status") != "0":
-				return fmt.Errorf("grpc-status %q: %s", resp.Trailer.Get("Grpc-Status"), resp.Trailer.Get("Grpc-Message"))
-			case n == 0:
-				return errors.New("empty answer")
-			}
-			return nil
-		}
-	}
-	framed := append([]byte{0, 0, 0, 0, 0}, binary...)
-	binaryLen := len(binary)
-	framed[1], framed[2], framed[3], framed[4] = byte(binaryLen>>24), byte(binaryLen>>16), byte(binaryLen>>8), byte(binaryLen)
-	query := url.Values{"encoding": {"proto"}, "base64": {"1"}, "message": {base64.RawURLEncoding.EncodeToString(binary)}, "connect": {"v1"}}
-	return []path{
-		{"Connect+JSON", exchange(http1, http.MethodPost, endpoint, "application/json", jsonBody, false)},
-		{"Connect+proto", exchange(http1, http.MethodPost, endpoint, "application/proto", binary, false)},
-		{"Connect GET", exchange(http1, http.MethodGet, endpoint+"?"+query.Encode(), "", nil, false)},
-		{"gRPC", exchange(h2c, http.MethodPost, endpoint, "application/grpc", framed, true)},
-		{"gRPC grpc-go", grpcGo(serverURL, binary)},
-		{"gRPC port", exchange(h2c, http.MethodPost, grpcURL+ampersandv1connect.IntegrationServiceGetIntegrationProcedure, "application/grpc", framed, true)},
-		{"gRPC port grpc-go", grpcGo(grpcURL, binary)},
-	}
-}
-
-// rawCodec passes messages through as bytes, so that the gRPC client reads
-// the answer's bytes without decoding them, like the other raw paths.
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) ([]byte, error)      { return *v.(*[]byte), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error { *v.(*[]byte) = data; return nil }
-func (rawCodec) Name() string                       { return "proto" }
-
-// grpcGo calls the server with grpc-go, the gRPC client most of the
-// gRPC path's users run: one connection, with grpc-go's own HTTP/2.
-func grpcGo(serverURL string, request []byte) func(context.Context) error {
-	conn, err := grpc.NewClient(strings.TrimPrefix(serverURL, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return func(context.Context) error { return err }
-	}
-	return func(ctx context.Context) error {
-		var answer []byte
-		if err := conn.Invoke(ctx, ampersandv1connect.IntegrationServiceGetIntegrationProcedure, &request, &answer, grpc.ForceCodec(rawCodec{})); err != nil {
-			return err
-		}
-		if len(answer) == 0 {
-			return errors.New("empty answer")
-		}
-		return nil
 	}
 }
 
