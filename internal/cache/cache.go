@@ -167,20 +167,45 @@ func (c *Cache) PutMemo(key Key, resp *codec.Message, digest uint64, length int,
 // when it was made, if [Cache.PutMemo] kept it for a body of this digest
 // and length; else nil.
 func (c *Cache) Memoized(key Key, digest uint64, length int) (*codec.Message, []UnknownValue) {
-	entry := c.lookup(key, func(e *cacheEntry) bool { return e.digest == digest && e.length == length })
+	entry := c.lookup(key, func(e *cacheEntry) bool { return e.resp != nil && e.digest == digest && e.length == length })
 	if entry == nil {
 		return nil, nil
 	}
 	return entry.resp, entry.unknown
 }
 
+// Seen reports whether key was seen before: kept by [Cache.PutMemo], or
+// seen by an earlier call of Seen, and still fresh. If not, it keeps a
+// note of key, small beside a response, so that the next call says yes.
+//
+// The memo keeps a response only for a call seen before: a call that is
+// never repeated, as most are when every call names something else, costs
+// a note and not a response kept and shared ([codec.Message.Share]).
+func (c *Cache) Seen(key Key) bool {
+	if c == nil {
+		return false
+	}
+	if c.lookup(key, nil) != nil {
+		return true
+	}
+	c.putEntry(&cacheEntry{key: key}, false, 0)
+	return false
+}
+
+// noteCost is the memory charged for a note of [Cache.Seen]: the entry,
+// its list element and its map slot.
+const noteCost = 256
+
 func (c *Cache) putEntry(entry *cacheEntry, scoped bool, generation uint64) {
 	if c == nil {
 		return
 	}
 	key, resp := entry.key, entry.resp
-	// What the cache holds, several calls send.
-	cost := int64(resp.Share()+64) * costFactor
+	cost := int64(noteCost)
+	if resp != nil {
+		// What the cache holds, several calls send.
+		cost = int64(resp.Share()+64) * costFactor
+	}
 	if cost > c.maxBytes {
 		return
 	}

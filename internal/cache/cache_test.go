@@ -125,3 +125,31 @@ func TestMemoUnit(t *testing.T) {
 		}
 	}
 }
+
+// TestSeen: the first sighting of a key costs a note, not a response, and
+// is no memo hit; the next says the key was seen.
+func TestSeen(t *testing.T) {
+	t.Parallel()
+	m := New(time.Hour, 1<<20)
+	key := credentialKey("a", "p", "i")
+	if m.Seen(key) {
+		t.Error("a new key was seen before")
+	}
+	if m.bytes != noteCost {
+		t.Errorf("a note costs %d bytes, want %d", m.bytes, noteCost)
+	}
+	if got, _ := m.Memoized(key, 0, 0); got != nil {
+		t.Error("a note is a memo hit")
+	}
+	if !m.Seen(key) {
+		t.Error("a key seen once was not seen before")
+	}
+	m.PutMemo(key, response("x"), 1, 2, nil)
+	if !m.Seen(key) || m.Get(key) == nil {
+		t.Error("a memoized key was not seen")
+	}
+	var none *Cache
+	if none.Seen(key) {
+		t.Error("a nil cache saw a key")
+	}
+}

@@ -156,3 +156,28 @@ func fullIntegrationUpstream(t *testing.T, requests *atomic.Int32) *rest.Client 
 	}
 	return client
 }
+
+// TestMemoKeepsOnlyRepeatedCalls: the memo keeps a response only for a call
+// it has seen before, so a call that is never repeated costs no response
+// kept; from the third identical call with the same body on, the response
+// is reused.
+func TestMemoKeepsOnlyRepeatedCalls(t *testing.T) {
+	t.Parallel()
+	client := fullIntegrationUpstream(t, new(atomic.Int32))
+	svc := New(client, WithAPIKey("k"))
+	req := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}
+	var got [4]*ampersandv1.GetIntegrationResponse
+	for i := range got {
+		resp, err := svc.callGetIntegration(context.Background(), req, rest.Credentials{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = resp
+	}
+	if got[0] == got[1] {
+		t.Error("the first call's response was kept: the memo keeps calls it has not seen before")
+	}
+	if got[2] != got[1] || got[3] != got[1] {
+		t.Error("a call seen before, with the same body, was translated again")
+	}
+}

@@ -232,16 +232,19 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 }
 
 // fetch makes an operation's REST call and translates its answer into the
-// response message, unless (for a GET) the upstream's body is the one the
-// memo's response for key was made from. What it logs of the body goes
+// response message, unless (for a GET seen before) the upstream's body is
+// the one the memo's response for key was made from. What it logs of the body goes
 // through redact.
 func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds rest.Credentials, call rest.Call, redact redactor) (*codec.Message, error) {
 	body, err := s.upstream.Do(ctx, creds, call)
 	if err != nil {
 		return nil, err
 	}
+	// The memo is asked only for a call it has seen before: the first
+	// call of a key costs neither a digest of its body nor a response kept.
 	var digest uint64
-	if op.shared {
+	memoize := op.shared && s.memo.Seen(key)
+	if memoize {
 		digest = maphash.Bytes(memoSeed, body.Data)
 		if resp, unknown := s.memo.Memoized(key, digest, len(body.Data)); resp != nil {
 			for _, u := range unknown {
@@ -264,7 +267,7 @@ func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds
 		return nil, err
 	}
 	resp := &codec.Message{Message: out}
-	if op.shared {
+	if memoize {
 		s.memo.PutMemo(key, resp, digest, len(body.Data), unknown)
 	}
 	return resp, nil
