@@ -7,7 +7,9 @@ package cache
 import (
 	"container/list"
 	"crypto/sha256"
+	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ampersand-connect/gateway/internal/codec"
@@ -49,6 +51,8 @@ type Cache struct {
 	// fetched while one happened is not kept.
 	scopes map[Key]map[Key]struct{}
 	writes uint64
+
+	notes *[noteSlots]atomic.Uint64 // of Seen; nil unless made by NewMemo
 }
 
 type cacheEntry struct {
@@ -83,6 +87,14 @@ func New(ttl time.Duration, maxBytes int64) *Cache {
 		scopes:   map[Key]map[Key]struct{}{},
 		lru:      list.New(),
 	}
+}
+
+// NewMemo returns a cache for the memo: [New], with the notes of
+// [Cache.Seen].
+func NewMemo(ttl time.Duration, maxBytes int64) *Cache {
+	c := New(ttl, maxBytes)
+	c.notes = new([noteSlots]atomic.Uint64)
+	return c
 }
 
 // Get returns the fresh response for key, or nil.
@@ -167,45 +179,49 @@ func (c *Cache) PutMemo(key Key, resp *codec.Message, digest uint64, length int,
 // when it was made, if [Cache.PutMemo] kept it for a body of this digest
 // and length; else nil.
 func (c *Cache) Memoized(key Key, digest uint64, length int) (*codec.Message, []UnknownValue) {
-	entry := c.lookup(key, func(e *cacheEntry) bool { return e.resp != nil && e.digest == digest && e.length == length })
+	entry := c.lookup(key, func(e *cacheEntry) bool { return e.digest == digest && e.length == length })
 	if entry == nil {
 		return nil, nil
 	}
 	return entry.resp, entry.unknown
 }
 
-// Seen reports whether key was seen before: kept by [Cache.PutMemo], or
-// seen by an earlier call of Seen, and still fresh. If not, it keeps a
-// note of key, small beside a response, so that the next call says yes.
+// Seen reports whether key was seen before by Seen, and notes that it is
+// seen now. The memo keeps a response only for a call seen before: a call
+// that is never repeated, as most are when every call names something else,
+// costs a note and no response kept, shared ([codec.Message.Share]) or
+// digested.
 //
-// The memo keeps a response only for a call seen before: a call that is
-// never repeated, as most are when every call names something else, costs
-// a note and not a response kept and shared ([codec.Message.Share]).
+// The notes are a fixed table of [noteSlots] words, written without a lock
+// and holding no pointer for the collector to follow: a key's slot holds a
+// tag of the key, which another key landing in the same slot replaces. A
+// key so forgotten is seen afresh (its next call translates once more);
+// two keys with the same slot and tag (a chance of one in 2^63) would make
+// a new key seen, which costs only a digest and a memo miss.
 func (c *Cache) Seen(key Key) bool {
-	if c == nil {
+	if c == nil || c.notes == nil {
 		return false
 	}
-	if c.lookup(key, nil) != nil {
+	slot := &c.notes[binary.LittleEndian.Uint64(key[:8])%noteSlots]
+	tag := binary.LittleEndian.Uint64(key[8:16]) | 1 // never 0, an empty slot
+	if slot.Load() == tag {
 		return true
 	}
-	c.putEntry(&cacheEntry{key: key}, false, 0)
+	slot.Store(tag)
 	return false
 }
 
-// noteCost is the memory charged for a note of [Cache.Seen]: the entry,
-// its list element and its map slot.
-const noteCost = 256
+// noteSlots is the size of a memo's table of notes: 512 KiB, in which a
+// key's note outlives about 45,000 notes of other keys half of the time.
+const noteSlots = 1 << 16
 
 func (c *Cache) putEntry(entry *cacheEntry, scoped bool, generation uint64) {
 	if c == nil {
 		return
 	}
 	key, resp := entry.key, entry.resp
-	cost := int64(noteCost)
-	if resp != nil {
-		// What the cache holds, several calls send.
-		cost = int64(resp.Share()+64) * costFactor
-	}
+	// What the cache holds, several calls send.
+	cost := int64(resp.Share()+64) * costFactor
 	if cost > c.maxBytes {
 		return
 	}

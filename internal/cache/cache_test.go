@@ -126,17 +126,18 @@ func TestMemoUnit(t *testing.T) {
 	}
 }
 
-// TestSeen: the first sighting of a key costs a note, not a response, and
-// is no memo hit; the next says the key was seen.
+// TestSeen: the first sighting of a key is a note, not a response, and no
+// memo hit; the next says the key was seen. Another key in the same slot
+// makes the first forgotten, never seen by mistake.
 func TestSeen(t *testing.T) {
 	t.Parallel()
-	m := New(time.Hour, 1<<20)
+	m := NewMemo(time.Hour, 1<<20)
 	key := credentialKey("a", "p", "i")
 	if m.Seen(key) {
 		t.Error("a new key was seen before")
 	}
-	if m.bytes != noteCost {
-		t.Errorf("a note costs %d bytes, want %d", m.bytes, noteCost)
+	if m.bytes != 0 || len(m.entries) != 0 {
+		t.Errorf("a note took %d bytes and %d entries of the memo", m.bytes, len(m.entries))
 	}
 	if got, _ := m.Memoized(key, 0, 0); got != nil {
 		t.Error("a note is a memo hit")
@@ -144,12 +145,15 @@ func TestSeen(t *testing.T) {
 	if !m.Seen(key) {
 		t.Error("a key seen once was not seen before")
 	}
-	m.PutMemo(key, response("x"), 1, 2, nil)
-	if !m.Seen(key) || m.Get(key) == nil {
-		t.Error("a memoized key was not seen")
+	other := key
+	other[8]++ // the same slot, another tag
+	if m.Seen(other) {
+		t.Error("another key in the same slot was seen before")
 	}
-	var none *Cache
-	if none.Seen(key) {
-		t.Error("a nil cache saw a key")
+	if m.Seen(key) {
+		t.Error("a key whose note was replaced was still seen")
+	}
+	if New(time.Hour, 1<<20).Seen(key) || (*Cache)(nil).Seen(key) {
+		t.Error("a cache without notes saw a key")
 	}
 }

@@ -131,7 +131,7 @@ func New(upstream Upstream, opts ...Option) *Service {
 		upstream:        upstream,
 		upstreamTimeout: DefaultUpstreamTimeout,
 		logger:          slog.Default(),
-		memo:            cache.New(memoTTL, memoBytes),
+		memo:            cache.NewMemo(memoTTL, memoBytes),
 	}
 	for _, opt := range opts {
 		opt(s)
