@@ -73,11 +73,12 @@ type cacheEntry struct {
 type UnknownValue struct{ Path, Value string }
 
 // costFactor turns a response's encoded size into the memory charged for
-// it: the message itself and its two encodings.
-const costFactor = 4
+// it: the message itself, the upstream body whose bytes its strings share,
+// and its two encodings.
+const costFactor = 5
 
 // New returns a cache that keeps a response for ttl, in at most maxBytes
-// of memory (a response is charged four times its proto encoding's size).
+// of memory (a response is charged five times its proto encoding's size).
 func New(ttl time.Duration, maxBytes int64) *Cache {
 	return &Cache{
 		ttl:      ttl,

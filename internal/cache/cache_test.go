@@ -51,7 +51,7 @@ func TestCacheUnit(t *testing.T) {
 
 	// Eviction: least recently used first, within the byte bound.
 	big := func(name string) *codec.Message {
-		return sized(name, 600) // ~2.7 KB of cost each
+		return sized(name, 450) // ~2.6 KB of cost each
 	}
 	keys := make([]Key, 5)
 	for i := range keys {

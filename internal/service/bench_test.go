@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,18 @@ func BenchmarkGetIntegration(b *testing.B) {
 			b.Run(fmt.Sprintf("connect+%s/%dKB", codec.name, len(body)/1024), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
+					if _, err := caller.GetIntegration(context.Background(), req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			// Every call names another integration: nothing is shared.
+			b.Run(fmt.Sprintf("connect+%s/%dKB/distinct", codec.name, len(body)/1024), func(b *testing.B) {
+				b.ReportAllocs()
+				n := 0
+				for b.Loop() {
+					n++
+					req := connect.NewRequest(&ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i" + strconv.Itoa(n)})
 					if _, err := caller.GetIntegration(context.Background(), req); err != nil {
 						b.Fatal(err)
 					}

@@ -149,7 +149,7 @@ func (d *decoder) field(fp *fieldPlan, m protoreflect.Message) {
 		}
 		mp := m.Mutable(fp.fd).Map()
 		for first := true; d.member(&first); {
-			key := string(d.key)
+			key := d.str(d.key)
 			d.pushKey(key)
 			mk := protoreflect.ValueOfString(key).MapKey()
 			if fp.value.msg != nil {
@@ -206,7 +206,7 @@ func (d *decoder) scalar(v *valuePlan) (protoreflect.Value, bool) {
 		if d.err != nil {
 			return protoreflect.Value{}, false
 		}
-		return protoreflect.ValueOfString(string(b)), true
+		return protoreflect.ValueOfString(d.str(b)), true
 	case protoreflect.BoolKind:
 		switch d.next() {
 		case 't':
@@ -567,7 +567,7 @@ func (d *decoder) structFields(s *structpb.Struct) {
 		s.Fields = map[string]*structpb.Value{}
 	}
 	for first := true; d.member(&first); {
-		key := string(d.key)
+		key := d.str(d.key)
 		v := &structpb.Value{}
 		d.jsonValue(v)
 		s.Fields[key] = v
@@ -605,7 +605,7 @@ func (d *decoder) jsonValue(v *structpb.Value) {
 		v.Kind = &structpb.Value_ListValue{ListValue: l}
 	case '"':
 		b := d.rawString()
-		v.Kind = &structpb.Value_StringValue{StringValue: string(b)}
+		v.Kind = &structpb.Value_StringValue{StringValue: d.str(b)}
 	case 't':
 		d.literal("true")
 		v.Kind = &structpb.Value_BoolValue{BoolValue: true}

@@ -394,7 +394,7 @@ func (d *decoder) fieldAt(fp *fieldPlan, base unsafe.Pointer, pl *plan, view fun
 		}
 		b := d.rawString()
 		if d.err == nil {
-			*(*string)(ptr) = string(b)
+			*(*string)(ptr) = d.str(b)
 		}
 	default:
 		v, ok := d.scalar(&fp.value)

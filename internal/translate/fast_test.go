@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"slices"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 
@@ -45,5 +47,31 @@ func TestFastPathCovers(t *testing.T) {
 	}
 	if _, err := proto.Marshal(resp); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestStringsShareTheBody: a string the JSON holds as it is shares the
+// body's bytes; a string with escapes is a copy of its own, which the next
+// escaped string does not overwrite.
+func TestStringsShareTheBody(t *testing.T) {
+	body := []byte(`{"name":"plain","id":"caf\u00e9","projectId":"a\"b","latestRevision":{"content":{"displayName":"tab\there","read":{"objects":[{"objectName":"contacts","destination":"x\\y"}]}}}}`)
+	resp, err := getIntegration.NewResponse(body, "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := resp.(*ampersandv1.GetIntegrationResponse).GetIntegration()
+	content := in.GetLatestRevision().GetContent()
+	object := content.GetRead().GetObjects()[0]
+	got := []string{in.GetName(), in.GetId(), in.GetProjectId(), content.GetDisplayName(), object.GetObjectName(), object.GetDestination()}
+	want := []string{"plain", "café", `a"b`, "tab\there", "contacts", `x\y`}
+	if !slices.Equal(got, want) {
+		t.Errorf("strings %q, want %q", got, want)
+	}
+	start, end := uintptr(unsafe.Pointer(&body[0])), uintptr(unsafe.Pointer(&body[len(body)-1]))
+	if at := uintptr(unsafe.Pointer(unsafe.StringData(in.GetName()))); at < start || at > end {
+		t.Error("a plain string was copied out of the body")
+	}
+	if at := uintptr(unsafe.Pointer(unsafe.StringData(in.GetId()))); at >= start && at <= end {
+		t.Error("an escaped string points into the body")
 	}
 }

@@ -307,6 +307,10 @@ func ValidateParam(value string) error {
 // empty message. Enum values the schema does not know become zero and are
 // reported to unknownEnum with where they were. A body that cannot be
 // translated is an [*InvalidError].
+//
+// The message's strings share body's bytes where the JSON holds them as
+// they are (no escapes), instead of copying them: body must not be changed
+// once it is passed, and stays in memory while any of them does.
 func (m *Method) NewResponse(body []byte, contentType string, unknownEnum func(path, value string)) (proto.Message, error) {
 	out := m.response.newMessage()
 	if len(body) == 0 && len(m.response.fields) == 0 {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // This file is the JSON scanner the decoder reads with: one pass over the
@@ -188,6 +189,23 @@ func (d *decoder) rawString() []byte {
 	default: // an escape, or a byte of UTF-8
 		return d.slowString(start)
 	}
+}
+
+// str returns b, which rawString returned, as a string. A string without
+// escapes is a slice of the input, and so is its string: the message shares
+// the body's bytes instead of copying them (see [Method.NewResponse]). A
+// string with escapes, in d.buf, is copied.
+func (d *decoder) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(d.data) > 0 {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(d.data)))
+		if at := uintptr(unsafe.Pointer(unsafe.SliceData(b))); at >= start && at < start+uintptr(len(d.data)) {
+			return unsafe.String(unsafe.SliceData(b), len(b))
+		}
+	}
+	return string(b)
 }
 
 // plain marks the bytes a string holds as they are: ASCII less the quote,
