@@ -186,7 +186,10 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 		Template: op.method.Template(),
 		Retry:    op.retry,
 	}
-	scope := newCallKey(creds, "project", op.method.Project(req))
+	var scope cache.Key // the caller's project, for the cache alone
+	if s.cache != nil {
+		scope = newCallKey(creds, "project", op.method.Project(req))
+	}
 	var key cache.Key
 	var generation uint64
 	if op.shared {
