@@ -2,6 +2,7 @@ package translate
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -73,5 +74,35 @@ func TestStringsShareTheBody(t *testing.T) {
 	}
 	if at := uintptr(unsafe.Pointer(unsafe.StringData(in.GetId()))); at >= start && at <= end {
 		t.Error("an escaped string points into the body")
+	}
+}
+
+// TestRawStringStopsAtEveryByte: the word-at-a-time scan of a string stops
+// at a quote, a backslash, a control character or a byte beyond ASCII
+// wherever it is in the word, and a string of plain bytes of any length
+// reads whole.
+func TestRawStringStopsAtEveryByte(t *testing.T) {
+	for n := range 20 {
+		plain := strings.Repeat("a~ Z", 5)[:n]
+		d := &decoder{data: []byte(`"` + plain + `"`)}
+		if got := string(d.rawString()); got != plain || d.err != nil || d.pos != n+2 {
+			t.Errorf("plain %q: got %q, pos %d, %v", plain, got, d.pos, d.err)
+		}
+		for _, special := range []string{`\"`, `\\`, `\n`, "é", "\u2028"} {
+			want := plain + map[string]string{`\"`: `"`, `\\`: `\`, `\n`: "\n"}[special]
+			if want == plain {
+				want += special
+			}
+			d := &decoder{data: []byte(`"` + plain + special + `b"`)}
+			if got := string(d.rawString()); got != want+"b" || d.err != nil {
+				t.Errorf("%q then %q: got %q, %v", plain, special, got, d.err)
+			}
+		}
+		for _, bad := range []string{"\x00", "\x1f", "\t"} {
+			d := &decoder{data: []byte(`"` + plain + bad + `"`)}
+			if d.rawString(); d.err == nil {
+				t.Errorf("%q then control %q: no error", plain, bad)
+			}
+		}
 	}
 }

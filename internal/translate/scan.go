@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -172,6 +173,16 @@ func (d *decoder) rawString() []byte {
 	start := d.pos
 	data := d.data
 	i := d.pos
+	// Eight bytes at a time while none of them ends the plain run: no
+	// quote, backslash, control character or byte of UTF-8 beyond ASCII.
+	for len(data)-i >= 8 {
+		x := binary.LittleEndian.Uint64(data[i:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		if ((x-ones*0x20)&^x|(quote-ones)&^quote|(backslash-ones)&^backslash|x)&highs != 0 {
+			break
+		}
+		i += 8
+	}
 	for i < len(data) && plain[data[i]] {
 		i++
 	}
@@ -207,6 +218,14 @@ func (d *decoder) str(b []byte) string {
 	}
 	return string(b)
 }
+
+// ones and highs are a byte's lowest and highest bit in each byte of a
+// word: (x-ones*c)&^x&highs is not zero when a byte of x is less than c
+// (c ≤ 0x80), and (y-ones)&^y&highs when a byte of y is zero.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
 
 // plain marks the bytes a string holds as they are: ASCII less the quote,
 // the backslash and control characters.
