@@ -19,7 +19,8 @@
 // (from /proc), the ratios of the server's paths to the proxy's, and the
 // rate ratios paired by round. -memory N then drives a fresh server with N
 // calls in flight and reports its peak RSS and its allocations per call;
-// -profile DIR saves a CPU profile of each server path's last round.
+// -profile DIR saves a CPU profile of each server path, from a round of its
+// own that the figures leave out.
 //
 //	go run ./cmd/bench -size 1600
 //	go run ./cmd/bench -size 1600000 -concurrency 8
@@ -66,7 +67,7 @@ func main() {
 	vary := flag.Bool("vary", false, "make every upstream body differ (by trailing white space), even for identical calls")
 	flag.StringVar(&o.only, "paths", "", "comma-separated server paths to drive, besides direct REST and the proxy (default: all), e.g. gRPC,Connect+proto")
 	flag.IntVar(&o.memory, "memory", 0, "then drive a fresh server with this many calls in flight on the first server path, and report its RSS and allocations per call")
-	flag.StringVar(&o.profile, "profile", "", "save a CPU profile of each server path's last round in this directory")
+	flag.StringVar(&o.profile, "profile", "", "save a CPU profile of each server path, from a round of its own, in this directory")
 	flag.Parse()
 	o.serverArgs = strings.Fields(*serverArgs)
 	o.size, o.vary = *size, *vary
@@ -338,24 +339,28 @@ func run(o options) error {
 	pids := [...]int{server.cmd.Process.Pid, proxy.cmd.Process.Pid, upstream.cmd.Process.Pid, os.Getpid()}
 	for round := range o.rounds {
 		for i, p := range paths {
-			var profiled chan error
-			if o.profile != "" && round == o.rounds-1 && i >= 3 {
-				profiled = make(chan error, 1)
-				go func() {
-					profiled <- saveProfile(server.adminAddr, o.duration, filepath.Join(o.profile, profileName(o, p.name)))
-				}()
-			}
 			r, err := measure(p, o.concurrency, o.duration, pids)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.name, err)
 			}
-			if profiled != nil {
-				if err := <-profiled; err != nil {
-					return fmt.Errorf("profile %s: %w", p.name, err)
-				}
-			}
 			results[i].add(r)
 			fmt.Fprintf(os.Stderr, "round %d %-17s %8.0f calls/s\n", round+1, p.name, float64(r.calls)/r.elapsed.Seconds())
+		}
+	}
+	// The profiles come from a round of their own, which the figures leave
+	// out: the profiler costs the server CPU too.
+	if o.profile != "" {
+		for _, p := range serverPaths {
+			profiled := make(chan error, 1)
+			go func() {
+				profiled <- saveProfile(server.adminAddr, o.duration, filepath.Join(o.profile, profileName(o, p.name)))
+			}()
+			if _, err := measure(p, o.concurrency, o.duration, pids); err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			if err := <-profiled; err != nil {
+				return fmt.Errorf("profile %s: %w", p.name, err)
+			}
 		}
 	}
 

@@ -16,7 +16,9 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -183,13 +185,19 @@ func rawPaths(http1, h2c *http.Client, serverURL, grpcURL string, op operation, 
 			}
 			defer resp.Body.Close()
 			n, err := io.Copy(io.Discard, resp.Body)
+			// An error with no message may come "trailers-only": its
+			// status in the headers.
+			grpcStatus := resp.Trailer.Get("Grpc-Status")
+			if grpcStatus == "" {
+				grpcStatus = resp.Header.Get("Grpc-Status")
+			}
 			switch {
 			case err != nil:
 				return err
 			case resp.StatusCode != http.StatusOK:
-				return &statusError{resp.StatusCode, resp.Trailer.Get("Grpc-Status")}
-			case grpc && resp.Trailer.Get("Grpc-Status") != "0":
-				return &statusError{resp.StatusCode, resp.Trailer.Get("Grpc-Status")}
+				return &statusError{resp.StatusCode, grpcStatus}
+			case grpc && grpcStatus != "0":
+				return &statusError{resp.StatusCode, grpcStatus}
 			case n == 0:
 				return errors.New("empty answer")
 			}
@@ -265,6 +273,9 @@ func grpcGo(serverURL string, op operation, next func() uint64) func(context.Con
 		}
 		var answer []byte
 		if err := conn.Invoke(ctx, op.procedure, &request, &answer, grpc.ForceCodec(rawCodec{})); err != nil {
+			if status.Code(err) == codes.ResourceExhausted {
+				return &statusError{http.StatusOK, strconv.Itoa(int(codes.ResourceExhausted))}
+			}
 			return err
 		}
 		if len(answer) == 0 {

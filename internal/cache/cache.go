@@ -73,12 +73,13 @@ type cacheEntry struct {
 type UnknownValue struct{ Path, Value string }
 
 // costFactor turns a response's encoded size into the memory charged for
-// it: the message itself, the upstream body whose bytes its strings share,
-// and its two encodings.
-const costFactor = 5
+// it: the message itself and its two encodings. The body its strings share
+// ([codec.Message.Retains]) is charged besides.
+const costFactor = 4
 
 // New returns a cache that keeps a response for ttl, in at most maxBytes
-// of memory (a response is charged five times its proto encoding's size).
+// of memory (a response is charged four times its proto encoding's size, and the
+// upstream body it keeps alive).
 func New(ttl time.Duration, maxBytes int64) *Cache {
 	return &Cache{
 		ttl:      ttl,
@@ -222,7 +223,7 @@ func (c *Cache) putEntry(entry *cacheEntry, scoped bool, generation uint64) {
 	}
 	key, resp := entry.key, entry.resp
 	// What the cache holds, several calls send.
-	cost := int64(resp.Share()+64) * costFactor
+	cost := int64(resp.Share()+64)*costFactor + int64(resp.Retains)
 	if cost > c.maxBytes {
 		return
 	}

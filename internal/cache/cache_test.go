@@ -51,7 +51,7 @@ func TestCacheUnit(t *testing.T) {
 
 	// Eviction: least recently used first, within the byte bound.
 	big := func(name string) *codec.Message {
-		return sized(name, 450) // ~2.6 KB of cost each
+		return sized(name, 600) // ~2.7 KB of cost each
 	}
 	keys := make([]Key, 5)
 	for i := range keys {
@@ -146,7 +146,7 @@ func TestSeen(t *testing.T) {
 		t.Error("a key seen once was not seen before")
 	}
 	other := key
-	other[8]++ // the same slot, another tag
+	other[8] ^= 2 // the same slot, another tag
 	if m.Seen(other) {
 		t.Error("another key in the same slot was seen before")
 	}
@@ -155,5 +155,23 @@ func TestSeen(t *testing.T) {
 	}
 	if New(time.Hour, 1<<20).Seen(key) || (*Cache)(nil).Seen(key) {
 		t.Error("a cache without notes saw a key")
+	}
+}
+
+// TestCacheChargesTheBodyKeptAlive: a small response whose strings share a
+// large upstream body is charged for the body, so the bound holds.
+func TestCacheChargesTheBodyKeptAlive(t *testing.T) {
+	t.Parallel()
+	c := New(time.Hour, 100_000)
+	key := credentialKey("a", "p", "i")
+	small := response("x")
+	small.Retains = 16 << 20
+	c.Put(key, small)
+	if c.Get(key) != nil {
+		t.Error("a response keeping 16 MiB alive was kept in a cache of 100 KB")
+	}
+	c.Put(key, response("y"))
+	if c.Get(key) == nil || c.bytes > 1000 {
+		t.Errorf("a small response: kept %v, %d bytes charged", c.Get(key) != nil, c.bytes)
 	}
 }

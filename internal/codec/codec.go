@@ -20,7 +20,11 @@ import (
 // its encodings, made once per codec. A Message is never copied.
 type Message struct {
 	proto.Message
-	shared atomic.Pointer[encodings] // nil until Share
+	// Retains is how many bytes of other memory the message keeps alive:
+	// the upstream body whose bytes its strings share. A cache that keeps
+	// the message is charged for them.
+	Retains int
+	shared  atomic.Pointer[encodings] // nil until Share
 }
 
 // encodings are a response's encodings, each made once, by the first call
@@ -34,10 +38,7 @@ type encodings struct {
 // Share marks m as sent by several calls: the codecs of this package
 // encode it once per codec and copy the bytes for every call. It returns
 // m's encoded size. It is safe for concurrent use.
-//
-// A response is sized before it is marked, so that its proto encoding
-// reuses the sizes of its messages (proto.MarshalOptions.UseCachedSize)
-// instead of walking the whole tree once more: a shared response, like
+// The size is computed once, when m is marked: a shared response, like
 // every response the service makes, is never changed.
 func (m *Message) Share() int {
 	if enc := m.shared.Load(); enc != nil {
@@ -49,10 +50,6 @@ func (m *Message) Share() int {
 	}
 	return enc.size
 }
-
-// cachedSize sizes and encodes a shared response with the sizes that
-// [Message.Share] computed.
-var cachedSize = proto.MarshalOptions{UseCachedSize: true}
 
 // EncodedSize is the size of msg's proto encoding: for a [Message] that is
 // shared, the size computed when it was shared, without walking the

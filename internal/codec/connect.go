@@ -22,7 +22,8 @@ func Connect() []connect.Codec {
 }
 
 // cachingCodec is Connect's proto or proto-JSON codec, except that a
-// response marked by [Message.Share] is encoded once and then copied.
+// response marked by [Message.Share] is encoded once and then copied, and
+// that both encodings follow plans made once per message type.
 type cachingCodec struct {
 	name   string
 	binary bool
@@ -75,11 +76,7 @@ func (c *cachingCodec) sharedEncoding(resp *Message) ([]byte, error) {
 	}
 	var b []byte
 	var err error
-	if c.binary {
-		b, err = cachedSize.Marshal(resp.Message)
-	} else {
-		b, err = c.marshal(nil, resp.Message)
-	}
+	b, err = c.marshal(nil, resp.Message)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +89,7 @@ func (c *cachingCodec) sharedEncoding(resp *Message) ([]byte, error) {
 
 func (c *cachingCodec) marshal(dst []byte, m proto.Message) ([]byte, error) {
 	if c.binary {
-		return proto.MarshalOptions{}.MarshalAppend(dst, m)
+		return appendWire(dst, m)
 	}
 	return appendJSON(dst, m)
 }

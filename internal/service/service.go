@@ -269,7 +269,7 @@ func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds
 		}
 		return nil, err
 	}
-	resp := &codec.Message{Message: out}
+	resp := &codec.Message{Message: out, Retains: len(body.Data)}
 	if memoize {
 		s.memo.PutMemo(key, resp, digest, len(body.Data), unknown)
 	}

@@ -1,0 +1,610 @@
+package codec
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// appendWire appends m's encoding in protobuf's binary format, as
+// proto.Marshal writes it, to dst.
+//
+// proto.Marshal reaches a oneof's value through reflection and a map
+// lookup of the wrapper's type, for every oneof of every message, and sizes
+// the whole tree before it writes it; on a 1 MB integration, whose field
+// mappings are oneofs, the oneofs were half of its time. This encoder
+// follows a plan made once per generated message type: each field's offset
+// in the Go struct and how it is written, each oneof member known by the
+// interface's type word. It sizes the tree once, keeping the sizes of the
+// nested messages in order, then writes it. A message type with a field
+// the plan does not cover (a map, a group) is handed, with what it holds,
+// to proto.Marshal. TestWireMatchesProto and FuzzWireMatchesProto hold the
+// two to the same bytes.
+func appendWire(dst []byte, m proto.Message) ([]byte, error) {
+	plan := wirePlanFor(m.ProtoReflect().Descriptor(), reflect.TypeOf(m))
+	if plan.fallback {
+		return proto.MarshalOptions{}.MarshalAppend(dst, m)
+	}
+	e := wireEncoders.Get().(*wireEncoder)
+	defer wireEncoders.Put(e)
+	e.sizes, e.next = e.sizes[:0], 0
+	ptr := dataPointer(m)
+	n := e.size(plan, ptr)
+	dst = slices.Grow(dst, n)
+	return e.write(dst, plan, ptr)
+}
+
+// wireEncoder holds the sizes of the nested messages of one encoding, in
+// the order the write pass meets them.
+type wireEncoder struct {
+	sizes []int
+	next  int
+}
+
+var wireEncoders = sync.Pool{New: func() any { return new(wireEncoder) }}
+
+// dataPointer returns the pointer a message interface holds.
+func dataPointer(m proto.Message) unsafe.Pointer {
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&m))[1]
+}
+
+// wirePlan is how one message type is written.
+type wirePlan struct {
+	goType   reflect.Type // the struct
+	fields   []wireField  // in the order proto.Marshal writes them
+	unknown  uintptr      // offset of the unknown fields' bytes
+	fallback bool         // written by proto.Marshal
+}
+
+type wireField struct {
+	fd     protoreflect.FieldDescriptor
+	kind   protoreflect.Kind
+	card   wireCard
+	packed bool
+	utf8   bool // a string is checked to be UTF-8 (proto3), as proto.Marshal does
+	offset uintptr
+	key    []byte    // the field's tag, as written before each value
+	elem   *wirePlan // of a message field
+	// For a oneof: its members, told apart by the interface's type word;
+	// a member's value is the wrapper's only field, at offset 0.
+	members []wireMember
+}
+
+type wireMember struct {
+	itab  unsafe.Pointer
+	field wireField
+}
+
+// wireCard is how a field's value is held.
+type wireCard uint8
+
+const (
+	cardImplicit wireCard = iota // a scalar, left out when zero
+	cardAlways                   // a oneof member's scalar, written even when zero
+	cardPointer                  // *T: a message, or a proto3 optional scalar
+	cardRepeated                 // []T, or []*T of messages
+	cardOneof                    // an interface holding one of members
+)
+
+// wirePlans caches the plans by Go type.
+var wirePlans sync.Map // reflect.Type → *wirePlan
+
+func wirePlanFor(md protoreflect.MessageDescriptor, t reflect.Type) *wirePlan {
+	if plan, ok := wirePlans.Load(t); ok {
+		return plan.(*wirePlan)
+	}
+	building := map[reflect.Type]*wirePlan{}
+	plan := buildWirePlan(md, t, building)
+	for nested, p := range building {
+		wirePlans.LoadOrStore(nested, p)
+	}
+	actual, _ := wirePlans.LoadOrStore(t, plan)
+	return actual.(*wirePlan)
+}
+
+// buildWirePlan makes the plan of t, a pointer to a generated message
+// struct of md. building holds the plans being made, for recursive types.
+func buildWirePlan(md protoreflect.MessageDescriptor, t reflect.Type, building map[reflect.Type]*wirePlan) *wirePlan {
+	if plan, ok := building[t]; ok {
+		return plan
+	}
+	plan := &wirePlan{fallback: true}
+	building[t] = plan
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return plan
+	}
+	st := t.Elem()
+	plan.goType = st
+	unknown, ok := st.FieldByName("unknownFields")
+	if !ok || unknown.Type != reflect.TypeOf([]byte(nil)) {
+		return plan
+	}
+	plan.unknown = unknown.Offset
+	byNumber := map[protoreflect.FieldNumber]reflect.StructField{}
+	oneofs := map[string]reflect.StructField{}
+	for i := range st.NumField() {
+		sf := st.Field(i)
+		if name := sf.Tag.Get("protobuf_oneof"); name != "" {
+			oneofs[name] = sf
+			continue
+		}
+		parts := strings.Split(sf.Tag.Get("protobuf"), ",")
+		if len(parts) < 2 {
+			continue
+		}
+		if n, err := strconv.Atoi(parts[1]); err == nil {
+			byNumber[protoreflect.FieldNumber(n)] = sf
+		}
+	}
+	// proto.Marshal writes the fields by number; a oneof where its first
+	// member would be.
+	fds := md.Fields()
+	order := make([]protoreflect.FieldDescriptor, fds.Len())
+	for i := range order {
+		order[i] = fds.Get(i)
+	}
+	slices.SortFunc(order, func(a, b protoreflect.FieldDescriptor) int { return int(a.Number()) - int(b.Number()) })
+	var fields []wireField
+	for _, fd := range order {
+		if fd.IsMap() || fd.Kind() == protoreflect.GroupKind || fd.IsExtension() {
+			return plan
+		}
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			if od.Fields().Get(0) != fd {
+				continue
+			}
+			sf, ok := oneofs[string(od.Name())]
+			if !ok {
+				return plan
+			}
+			f, ok := oneofField(t, od, sf, building)
+			if !ok {
+				return plan
+			}
+			fields = append(fields, f)
+			continue
+		}
+		sf, ok := byNumber[fd.Number()]
+		if !ok {
+			return plan
+		}
+		f := wireField{fd: fd, kind: fd.Kind(), offset: sf.Offset, packed: fd.IsPacked()}
+		switch {
+		case fd.IsList():
+			f.card = cardRepeated
+		case fd.Message() != nil || fd.HasPresence():
+			f.card = cardPointer
+		default:
+			f.card = cardImplicit
+		}
+		if !f.setKey() || !f.checkType(sf.Type, building) {
+			return plan
+		}
+		fields = append(fields, f)
+	}
+	plan.fields, plan.fallback = fields, false
+	return plan
+}
+
+// oneofField plans the oneof od held by the interface field sf: each
+// member's wrapper is found by setting the member on a scratch message and
+// reading back the interface's type word.
+func oneofField(t reflect.Type, od protoreflect.OneofDescriptor, sf reflect.StructField, building map[reflect.Type]*wirePlan) (wireField, bool) {
+	f := wireField{card: cardOneof, offset: sf.Offset}
+	mt, ok := reflect.New(t.Elem()).Interface().(proto.Message)
+	if !ok || sf.Type.Kind() != reflect.Interface {
+		return f, false
+	}
+	for i := range od.Fields().Len() {
+		fd := od.Fields().Get(i)
+		scratch := mt.ProtoReflect().New()
+		if fd.Message() != nil {
+			scratch.Set(fd, scratch.NewField(fd))
+		} else {
+			scratch.Set(fd, fd.Default())
+		}
+		slot := (*[2]unsafe.Pointer)(unsafe.Add(dataPointer(scratch.Interface()), sf.Offset))
+		wrapper := reflect.ValueOf(scratch.Interface()).Elem().FieldByIndex(sf.Index)
+		if slot[0] == nil || wrapper.IsNil() {
+			return f, false
+		}
+		wt := wrapper.Elem().Type()
+		if wt.Kind() != reflect.Pointer || wt.Elem().Kind() != reflect.Struct || wt.Elem().NumField() != 1 {
+			return f, false
+		}
+		member := wireField{fd: fd, kind: fd.Kind(), card: cardAlways}
+		if fd.Message() != nil {
+			member.card = cardPointer
+		}
+		if !member.setKey() || !member.checkType(wt.Elem().Field(0).Type, building) {
+			return f, false
+		}
+		f.members = append(f.members, wireMember{itab: slot[0], field: member})
+	}
+	return f, true
+}
+
+// setKey sets the tag written before the field's values.
+func (f *wireField) setKey() bool {
+	wt, ok := wireTypes[f.kind]
+	if !ok {
+		return false
+	}
+	if f.card == cardRepeated && f.packed {
+		wt = protowire.BytesType
+	}
+	f.key = protowire.AppendTag(nil, f.fd.Number(), wt)
+	f.utf8 = f.fd.Syntax() == protoreflect.Proto3
+	return true
+}
+
+var wireTypes = map[protoreflect.Kind]protowire.Type{
+	protoreflect.BoolKind: protowire.VarintType, protoreflect.EnumKind: protowire.VarintType,
+	protoreflect.Int32Kind: protowire.VarintType, protoreflect.Int64Kind: protowire.VarintType,
+	protoreflect.Uint32Kind: protowire.VarintType, protoreflect.Uint64Kind: protowire.VarintType,
+	protoreflect.Sint32Kind: protowire.VarintType, protoreflect.Sint64Kind: protowire.VarintType,
+	protoreflect.Fixed32Kind: protowire.Fixed32Type, protoreflect.Sfixed32Kind: protowire.Fixed32Type,
+	protoreflect.FloatKind: protowire.Fixed32Type, protoreflect.Fixed64Kind: protowire.Fixed64Type,
+	protoreflect.Sfixed64Kind: protowire.Fixed64Type, protoreflect.DoubleKind: protowire.Fixed64Type,
+	protoreflect.StringKind: protowire.BytesType, protoreflect.BytesKind: protowire.BytesType,
+	protoreflect.MessageKind: protowire.BytesType,
+}
+
+// scalarSizes are the sizes in memory of the scalar kinds' Go values, by
+// kind; 0 for the others.
+var scalarSizes = func() (sizes [32]uintptr) {
+	for _, k := range []protoreflect.Kind{protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Sint32Kind,
+		protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind} {
+		sizes[k] = 4
+	}
+	for _, k := range []protoreflect.Kind{protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Uint64Kind,
+		protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind} {
+		sizes[k] = 8
+	}
+	sizes[protoreflect.BoolKind] = 1
+	return sizes
+}()
+
+// checkType checks that the Go type holding the field's value is the one
+// the plan writes from, and plans a message field's type.
+func (f *wireField) checkType(gt reflect.Type, building map[reflect.Type]*wirePlan) bool {
+	if f.card == cardRepeated {
+		if gt.Kind() != reflect.Slice {
+			return false
+		}
+		gt = gt.Elem()
+	} else if f.card == cardPointer && f.kind != protoreflect.MessageKind {
+		if gt.Kind() != reflect.Pointer {
+			return false
+		}
+		gt = gt.Elem()
+	}
+	switch f.kind {
+	case protoreflect.MessageKind:
+		if gt.Kind() != reflect.Pointer {
+			return false
+		}
+		f.elem = buildWirePlan(f.fd.Message(), gt, building)
+		return true
+	case protoreflect.StringKind:
+		return gt.Kind() == reflect.String
+	case protoreflect.BytesKind:
+		return gt.Kind() == reflect.Slice && gt.Elem().Kind() == reflect.Uint8
+	}
+	if int(f.kind) >= len(scalarSizes) || scalarSizes[f.kind] == 0 {
+		return false
+	}
+	size := scalarSizes[f.kind]
+	return gt.Size() == size && gt.Kind() != reflect.Pointer && gt.Kind() != reflect.Slice
+}
+
+// size returns the size of the message at ptr, and records the sizes of
+// its nested messages for write.
+func (e *wireEncoder) size(plan *wirePlan, ptr unsafe.Pointer) int {
+	if plan.fallback {
+		return proto.Size(reflect.NewAt(plan.goType, ptr).Interface().(proto.Message))
+	}
+	n := len(*(*[]byte)(unsafe.Add(ptr, plan.unknown)))
+	for i := range plan.fields {
+		f := &plan.fields[i]
+		at := unsafe.Add(ptr, f.offset)
+		switch f.card {
+		case cardImplicit:
+			if !isZero(f.kind, at) {
+				n += len(f.key) + valueSize(f.kind, at)
+			}
+		case cardPointer:
+			if p := *(*unsafe.Pointer)(at); p != nil {
+				n += len(f.key) + e.pointedSize(f, p)
+			}
+		case cardRepeated:
+			n += e.repeatedSize(f, at)
+		case cardOneof:
+			if member, p := f.member(at); member != nil {
+				if member.card == cardPointer {
+					n += len(member.key) + e.pointedSize(member, *(*unsafe.Pointer)(p))
+				} else {
+					n += len(member.key) + valueSize(member.kind, p)
+				}
+			}
+		}
+	}
+	return n
+}
+
+// member returns the oneof's member that the interface at at holds, and
+// the pointer to its wrapper (whose only field is the value), or nil.
+func (f *wireField) member(at unsafe.Pointer) (*wireField, unsafe.Pointer) {
+	iface := (*[2]unsafe.Pointer)(at)
+	if iface[0] == nil || iface[1] == nil {
+		return nil, nil
+	}
+	for i := range f.members {
+		if f.members[i].itab == iface[0] {
+			return &f.members[i].field, iface[1]
+		}
+	}
+	return nil, nil
+}
+
+// pointedSize is the size of the value of a *T field, without its tag: a
+// message (recorded), or a proto3 optional scalar.
+func (e *wireEncoder) pointedSize(f *wireField, p unsafe.Pointer) int {
+	if f.kind != protoreflect.MessageKind {
+		return valueSize(f.kind, p)
+	}
+	i := len(e.sizes)
+	e.sizes = append(e.sizes, 0)
+	if p == nil { // a oneof member holding a nil message: empty
+		return protowire.SizeVarint(0)
+	}
+	n := e.size(f.elem, p)
+	e.sizes[i] = n
+	return protowire.SizeVarint(uint64(n)) + n
+}
+
+func (e *wireEncoder) repeatedSize(f *wireField, at unsafe.Pointer) int {
+	switch f.kind {
+	case protoreflect.MessageKind:
+		list := *(*[]unsafe.Pointer)(at)
+		n := len(list) * len(f.key)
+		for _, p := range list {
+			n += e.pointedSize(f, p)
+		}
+		return n
+	case protoreflect.StringKind:
+		list := *(*[]string)(at)
+		n := len(list) * len(f.key)
+		for _, s := range list {
+			n += protowire.SizeBytes(len(s))
+		}
+		return n
+	case protoreflect.BytesKind:
+		list := *(*[][]byte)(at)
+		n := len(list) * len(f.key)
+		for _, s := range list {
+			n += protowire.SizeBytes(len(s))
+		}
+		return n
+	}
+	count, data := sliceOf(at)
+	if count == 0 {
+		return 0
+	}
+	step := scalarSizes[f.kind]
+	n := 0
+	for i := range count {
+		n += valueSize(f.kind, unsafe.Add(data, uintptr(i)*step))
+	}
+	if f.packed {
+		return len(f.key) + protowire.SizeVarint(uint64(n)) + n
+	}
+	return count*len(f.key) + n
+}
+
+func sliceOf(at unsafe.Pointer) (int, unsafe.Pointer) {
+	header := (*struct {
+		data unsafe.Pointer
+		len  int
+		cap  int
+	})(at)
+	return header.len, header.data
+}
+
+// write appends the message at ptr, with the sizes that size recorded.
+func (e *wireEncoder) write(b []byte, plan *wirePlan, ptr unsafe.Pointer) ([]byte, error) {
+	if plan.fallback {
+		return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, reflect.NewAt(plan.goType, ptr).Interface().(proto.Message))
+	}
+	var err error
+	for i := range plan.fields {
+		f := &plan.fields[i]
+		at := unsafe.Add(ptr, f.offset)
+		switch f.card {
+		case cardImplicit:
+			if !isZero(f.kind, at) {
+				b = append(b, f.key...)
+				if b, err = appendValue(b, f, at); err != nil {
+					return b, err
+				}
+			}
+		case cardPointer:
+			if p := *(*unsafe.Pointer)(at); p != nil {
+				b = append(b, f.key...)
+				if b, err = e.writePointed(b, f, p); err != nil {
+					return b, err
+				}
+			}
+		case cardRepeated:
+			if b, err = e.writeRepeated(b, f, at); err != nil {
+				return b, err
+			}
+		case cardOneof:
+			if member, p := f.member(at); member != nil {
+				b = append(b, member.key...)
+				if member.card == cardPointer {
+					b, err = e.writePointed(b, member, *(*unsafe.Pointer)(p))
+				} else {
+					b, err = appendValue(b, member, p)
+				}
+				if err != nil {
+					return b, err
+				}
+			}
+		}
+	}
+	return append(b, *(*[]byte)(unsafe.Add(ptr, plan.unknown))...), nil
+}
+
+func (e *wireEncoder) writePointed(b []byte, f *wireField, p unsafe.Pointer) ([]byte, error) {
+	if f.kind != protoreflect.MessageKind {
+		return appendValue(b, f, p)
+	}
+	n := e.sizes[e.next]
+	e.next++
+	b = protowire.AppendVarint(b, uint64(n))
+	if p == nil {
+		return b, nil
+	}
+	return e.write(b, f.elem, p)
+}
+
+func (e *wireEncoder) writeRepeated(b []byte, f *wireField, at unsafe.Pointer) ([]byte, error) {
+	var err error
+	switch f.kind {
+	case protoreflect.MessageKind:
+		for _, p := range *(*[]unsafe.Pointer)(at) {
+			b = append(b, f.key...)
+			if b, err = e.writePointed(b, f, p); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	case protoreflect.StringKind:
+		list := *(*[]string)(at)
+		for i := range list {
+			b = append(b, f.key...)
+			if b, err = appendValue(b, f, unsafe.Pointer(&list[i])); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	case protoreflect.BytesKind:
+		list := *(*[][]byte)(at)
+		for i := range list {
+			b = append(b, f.key...)
+			b, _ = appendValue(b, f, unsafe.Pointer(&list[i]))
+		}
+		return b, nil
+	}
+	count, data := sliceOf(at)
+	if count == 0 {
+		return b, nil
+	}
+	step := scalarSizes[f.kind]
+	if f.packed {
+		n := 0
+		for i := range count {
+			n += valueSize(f.kind, unsafe.Add(data, uintptr(i)*step))
+		}
+		b = append(b, f.key...)
+		b = protowire.AppendVarint(b, uint64(n))
+	}
+	for i := range count {
+		if !f.packed {
+			b = append(b, f.key...)
+		}
+		b, _ = appendValue(b, f, unsafe.Add(data, uintptr(i)*step))
+	}
+	return b, nil
+}
+
+// isZero reports whether the scalar at p is its kind's zero, which proto3
+// leaves out. A float is zero only as +0, as proto.Marshal has it.
+func isZero(kind protoreflect.Kind, p unsafe.Pointer) bool {
+	switch kind {
+	case protoreflect.StringKind, protoreflect.BytesKind:
+		return len(*(*string)(p)) == 0
+	case protoreflect.BoolKind:
+		return !*(*bool)(p)
+	}
+	switch scalarSizes[kind] {
+	case 4:
+		return *(*uint32)(p) == 0
+	case 8:
+		return *(*uint64)(p) == 0
+	}
+	return false
+}
+
+// valueSize is the size of the scalar at p, without its tag.
+func valueSize(kind protoreflect.Kind, p unsafe.Pointer) int {
+	switch kind {
+	case protoreflect.StringKind, protoreflect.BytesKind:
+		return protowire.SizeBytes(len(*(*string)(p)))
+	case protoreflect.BoolKind:
+		return 1
+	case protoreflect.EnumKind, protoreflect.Int32Kind:
+		return protowire.SizeVarint(uint64(int64(*(*int32)(p))))
+	case protoreflect.Uint32Kind:
+		return protowire.SizeVarint(uint64(*(*uint32)(p)))
+	case protoreflect.Sint32Kind:
+		return protowire.SizeVarint(protowire.EncodeZigZag(int64(*(*int32)(p))))
+	case protoreflect.Int64Kind, protoreflect.Uint64Kind:
+		return protowire.SizeVarint(*(*uint64)(p))
+	case protoreflect.Sint64Kind:
+		return protowire.SizeVarint(protowire.EncodeZigZag(*(*int64)(p)))
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+		return 4
+	default: // the fixed 64-bit kinds
+		return 8
+	}
+}
+
+// errInvalidUTF8 is proto.Marshal's refusal of a string that is not UTF-8.
+var errInvalidUTF8 = errors.New("string field contains invalid UTF-8")
+
+// appendValue appends the scalar at p, without its tag.
+func appendValue(b []byte, f *wireField, p unsafe.Pointer) ([]byte, error) {
+	switch f.kind {
+	case protoreflect.StringKind:
+		s := *(*string)(p)
+		if f.utf8 && !utf8.ValidString(s) {
+			return b, errors.Join(errInvalidUTF8, errors.New(string(f.fd.FullName())))
+		}
+		b = protowire.AppendVarint(b, uint64(len(s)))
+		return append(b, s...), nil
+	case protoreflect.BytesKind:
+		s := *(*[]byte)(p)
+		b = protowire.AppendVarint(b, uint64(len(s)))
+		return append(b, s...), nil
+	case protoreflect.BoolKind:
+		if *(*bool)(p) {
+			return append(b, 1), nil
+		}
+		return append(b, 0), nil
+	case protoreflect.EnumKind, protoreflect.Int32Kind:
+		return protowire.AppendVarint(b, uint64(int64(*(*int32)(p)))), nil
+	case protoreflect.Uint32Kind:
+		return protowire.AppendVarint(b, uint64(*(*uint32)(p))), nil
+	case protoreflect.Sint32Kind:
+		return protowire.AppendVarint(b, protowire.EncodeZigZag(int64(*(*int32)(p)))), nil
+	case protoreflect.Int64Kind, protoreflect.Uint64Kind:
+		return protowire.AppendVarint(b, *(*uint64)(p)), nil
+	case protoreflect.Sint64Kind:
+		return protowire.AppendVarint(b, protowire.EncodeZigZag(*(*int64)(p))), nil
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+		return protowire.AppendFixed32(b, *(*uint32)(p)), nil
+	default: // the fixed 64-bit kinds
+		return protowire.AppendFixed64(b, *(*uint64)(p)), nil
+	}
+}
