@@ -86,7 +86,7 @@ func TestEncodeJSONMatchesProtojson(t *testing.T) {
 	sameJSON(t, &ampersandv1.Integration{CreateTime: &timestamppb.Timestamp{Seconds: 253402300800}})
 	sameJSON(t, &ampersandv1.Integration{CreateTime: &timestamppb.Timestamp{Nanos: -1}})
 	// A type the plan does not cover goes to protojson whole.
-	if jsonPlanFor((&ampersandv1.Problem{}).ProtoReflect().Descriptor()) != nil {
+	if jsonPlanFor((&ampersandv1.Problem{}).ProtoReflect().Descriptor(), reflect.TypeOf(&ampersandv1.Problem{})) != nil {
 		t.Error("Problem holds a Struct, which the plan does not cover")
 	}
 	sameJSON(t, &ampersandv1.Problem{Title: "t"})

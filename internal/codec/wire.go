@@ -129,22 +129,7 @@ func buildWirePlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 		return plan
 	}
 	plan.unknown = unknown.Offset
-	byNumber := map[protoreflect.FieldNumber]reflect.StructField{}
-	oneofs := map[string]reflect.StructField{}
-	for i := range st.NumField() {
-		sf := st.Field(i)
-		if name := sf.Tag.Get("protobuf_oneof"); name != "" {
-			oneofs[name] = sf
-			continue
-		}
-		parts := strings.Split(sf.Tag.Get("protobuf"), ",")
-		if len(parts) < 2 {
-			continue
-		}
-		if n, err := strconv.Atoi(parts[1]); err == nil {
-			byNumber[protoreflect.FieldNumber(n)] = sf
-		}
-	}
+	byNumber, oneofs := structFields(st)
 	// proto.Marshal writes the fields by number; a oneof where its first
 	// member would be.
 	fds := md.Fields()
@@ -195,15 +180,44 @@ func buildWirePlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 	return plan
 }
 
-// oneofField plans the oneof od held by the interface field sf: each
-// member's wrapper is found by setting the member on a scratch message and
-// reading back the interface's type word.
+// oneofField plans the oneof od held by the interface field sf.
 func oneofField(t reflect.Type, od protoreflect.OneofDescriptor, sf reflect.StructField, building map[reflect.Type]*wirePlan) (wireField, bool) {
 	f := wireField{card: cardOneof, offset: sf.Offset}
-	mt, ok := reflect.New(t.Elem()).Interface().(proto.Message)
-	if !ok || sf.Type.Kind() != reflect.Interface {
+	members, ok := oneofMembers(t, od, sf)
+	if !ok {
 		return f, false
 	}
+	for _, m := range members {
+		member := wireField{fd: m.fd, kind: m.fd.Kind(), card: cardAlways}
+		if m.fd.Message() != nil {
+			member.card = cardPointer
+		}
+		if !member.setKey() || !member.checkType(m.valueType, building) {
+			return f, false
+		}
+		f.members = append(f.members, wireMember{itab: m.itab, field: member})
+	}
+	return f, true
+}
+
+// oneofMember is a member of a oneof of a generated message: the field,
+// the type word of the interface that holds its wrapper, and the type of
+// the wrapper's only field, its value.
+type oneofMember struct {
+	fd        protoreflect.FieldDescriptor
+	itab      unsafe.Pointer
+	valueType reflect.Type
+}
+
+// oneofMembers finds the members of the oneof od, held by the interface
+// field sf of the struct t points to, by setting each on a scratch message
+// and reading back the interface's type word.
+func oneofMembers(t reflect.Type, od protoreflect.OneofDescriptor, sf reflect.StructField) ([]oneofMember, bool) {
+	mt, ok := reflect.New(t.Elem()).Interface().(proto.Message)
+	if !ok || sf.Type.Kind() != reflect.Interface {
+		return nil, false
+	}
+	var members []oneofMember
 	for i := range od.Fields().Len() {
 		fd := od.Fields().Get(i)
 		scratch := mt.ProtoReflect().New()
@@ -215,22 +229,37 @@ func oneofField(t reflect.Type, od protoreflect.OneofDescriptor, sf reflect.Stru
 		slot := (*[2]unsafe.Pointer)(unsafe.Add(dataPointer(scratch.Interface()), sf.Offset))
 		wrapper := reflect.ValueOf(scratch.Interface()).Elem().FieldByIndex(sf.Index)
 		if slot[0] == nil || wrapper.IsNil() {
-			return f, false
+			return nil, false
 		}
 		wt := wrapper.Elem().Type()
 		if wt.Kind() != reflect.Pointer || wt.Elem().Kind() != reflect.Struct || wt.Elem().NumField() != 1 {
-			return f, false
+			return nil, false
 		}
-		member := wireField{fd: fd, kind: fd.Kind(), card: cardAlways}
-		if fd.Message() != nil {
-			member.card = cardPointer
-		}
-		if !member.setKey() || !member.checkType(wt.Elem().Field(0).Type, building) {
-			return f, false
-		}
-		f.members = append(f.members, wireMember{itab: slot[0], field: member})
+		members = append(members, oneofMember{fd: fd, itab: slot[0], valueType: wt.Elem().Field(0).Type})
 	}
-	return f, true
+	return members, true
+}
+
+// structFields returns the fields of a generated message struct st by
+// field number, and its oneofs' interface fields by oneof name.
+func structFields(st reflect.Type) (map[protoreflect.FieldNumber]reflect.StructField, map[string]reflect.StructField) {
+	byNumber := map[protoreflect.FieldNumber]reflect.StructField{}
+	oneofs := map[string]reflect.StructField{}
+	for i := range st.NumField() {
+		sf := st.Field(i)
+		if name := sf.Tag.Get("protobuf_oneof"); name != "" {
+			oneofs[name] = sf
+			continue
+		}
+		parts := strings.Split(sf.Tag.Get("protobuf"), ",")
+		if len(parts) < 2 {
+			continue
+		}
+		if n, err := strconv.Atoi(parts[1]); err == nil {
+			byNumber[protoreflect.FieldNumber(n)] = sf
+		}
+	}
+	return byNumber, oneofs
 }
 
 // setKey sets the tag written before the field's values.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -65,6 +67,11 @@ func schemaMessages() []proto.Message {
 			out = append(out, mt.New().Interface())
 		}
 		return true
+	})
+	// Sorted, so that every process of a fuzz run picks the same type for
+	// the same number.
+	slices.SortFunc(out, func(a, b proto.Message) int {
+		return strings.Compare(string(a.ProtoReflect().Descriptor().FullName()), string(b.ProtoReflect().Descriptor().FullName()))
 	})
 	return out
 }
@@ -242,3 +249,46 @@ func BenchmarkWire(b *testing.B) {
 }
 
 func reflectTypeOf(m proto.Message) reflect.Type { return reflect.TypeOf(m) }
+
+// TestEncodeJSONEveryType holds appendJSON to protojson on every message
+// type of the schema, filled as for TestWireMatchesProto.
+func TestEncodeJSONEveryType(t *testing.T) {
+	planned := 0
+	for _, m := range schemaMessages() {
+		sameJSON(t, m)
+		if jsonPlanFor(m.ProtoReflect().Descriptor(), reflectTypeOf(m)) != nil {
+			planned++
+		}
+		for variant := range 3 {
+			for _, zeroes := range []bool{false, true} {
+				full := m.ProtoReflect().New()
+				fill(full, variant, zeroes, 0)
+				sameJSON(t, full.Interface())
+			}
+		}
+	}
+	if planned < 200 {
+		t.Errorf("the JSON plan covers %d message types", planned)
+	}
+}
+
+// FuzzEncodeJSONEveryType holds appendJSON to protojson on whatever
+// proto.Unmarshal makes of any bytes, as any message type of the schema.
+func FuzzEncodeJSONEveryType(f *testing.F) {
+	messages := schemaMessages()
+	for i, m := range messages {
+		full := m.ProtoReflect().New()
+		fill(full, i, false, 0)
+		if seed, err := proto.Marshal(full.Interface()); err == nil {
+			f.Add(uint16(i), seed)
+		}
+	}
+	f.Fuzz(func(t *testing.T, pick uint16, data []byte) {
+		m := messages[int(pick)%len(messages)].ProtoReflect().New().Interface()
+		// protojson writes no unknown fields.
+		if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, m); err != nil {
+			return
+		}
+		sameJSON(t, m)
+	})
+}
