@@ -356,7 +356,9 @@ func (d *decoder) fieldAt(fp *fieldPlan, base unsafe.Pointer, pl *plan, view fun
 		if !d.want('[', "an array") {
 			return
 		}
-		var elems []unsafe.Pointer
+		// The elements gather on the decoder's stack, and the list is
+		// allocated once, at its length, instead of growing as it is read.
+		base := len(d.ptrs)
 		el := fp.value.msg
 		for i, first := 0, true; d.element(&first); i++ {
 			d.pushIndex(i)
@@ -364,7 +366,7 @@ func (d *decoder) fieldAt(fp *fieldPlan, base unsafe.Pointer, pl *plan, view fun
 			case d.next() == 'n':
 				d.literal("null")
 				child := el.newAt()
-				elems = append(elems, child)
+				d.ptrs = append(d.ptrs, child)
 				d.empty(el, el.reflectAt(child))
 			case el.untagged != nil && el.triples && d.next() == '{':
 				// The variant first, so that the element, the variant's
@@ -377,16 +379,24 @@ func (d *decoder) fieldAt(fp *fieldPlan, base unsafe.Pointer, pl *plan, view fun
 					break
 				}
 				child, vbase := allocWithVariant(v)
-				elems = append(elems, child)
+				d.ptrs = append(d.ptrs, child)
 				d.messageWith(el, child, nil, v, vbase)
 			default:
 				child := el.newAt()
-				elems = append(elems, child)
+				d.ptrs = append(d.ptrs, child)
 				d.messageAt(el, child, nil)
 			}
 			d.pop()
 		}
-		*(*[]unsafe.Pointer)(ptr) = elems
+		// A nested list's elements went on the stack after this list's
+		// last one, and were taken off when that list ended.
+		if n := len(d.ptrs) - base; n > 0 {
+			elems := make([]unsafe.Pointer, n)
+			copy(elems, d.ptrs[base:])
+			clear(d.ptrs[base:])
+			*(*[]unsafe.Pointer)(ptr) = elems
+		}
+		d.ptrs = d.ptrs[:base]
 	case fastString:
 		// The common case, without boxing the value.
 		if !d.want('"', "a string") {

@@ -22,9 +22,10 @@ type decoder struct {
 	pos         int
 	err         error
 	depth       int
-	key         []byte     // the current property's name (see member)
-	buf         []byte     // scratch for strings with escapes
-	stack       []pathElem // where the value being decoded is
+	key         []byte           // the current property's name (see member)
+	buf         []byte           // scratch for strings with escapes
+	stack       []pathElem       // where the value being decoded is
+	ptrs        []unsafe.Pointer // the elements of the lists being read (see fieldAt)
 	unknownEnum func(path, value string)
 }
 
