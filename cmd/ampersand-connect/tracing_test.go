@@ -276,6 +276,7 @@ func checkRetriedCall(t *testing.T, spans tracetest.SpanStubs, server tracetest.
 	if len(attempts) != 2 {
 		t.Fatalf("%d child spans, want one per attempt (2)", len(attempts))
 	}
+	t.Logf("the trace of the call:\n%s", traceText(server, attempts))
 	for i, want := range []struct {
 		status int64
 		resend int64
@@ -316,6 +317,22 @@ func checkLogLine(t *testing.T, logs *syncBuffer, name string, sc trace.SpanCont
 		}
 	}
 	t.Errorf("no call line with traceId %s and spanId %s (integration %s)", sc.TraceID(), sc.SpanID(), name)
+}
+
+// traceText writes a server span and its attempts' spans as text, one
+// span a line, indented under its parent (go test -v shows it).
+func traceText(server tracetest.SpanStub, attempts tracetest.SpanStubs) string {
+	var b strings.Builder
+	line := func(indent string, s tracetest.SpanStub) {
+		fmt.Fprintf(&b, "%s%s %q trace=%s span=%s parent=%s %v status=%s %s\n", indent, s.SpanKind, s.Name,
+			s.SpanContext.TraceID(), s.SpanContext.SpanID(), s.Parent.SpanID(),
+			s.EndTime.Sub(s.StartTime).Round(time.Microsecond), s.Status.Code, attributesOf(s))
+	}
+	line("", server)
+	for _, a := range attempts {
+		line("  ", a)
+	}
+	return b.String()
 }
 
 func childrenOf(spans tracetest.SpanStubs, parent trace.SpanID) tracetest.SpanStubs {
