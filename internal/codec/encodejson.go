@@ -166,15 +166,7 @@ func buildJSONPlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 			if !ok {
 				return nil
 			}
-			f.offset, goType = sf.Offset, sf.Type
-			switch {
-			case fd.IsList():
-				f.card = cardRepeated
-			case fd.Message() != nil || fd.HasPresence():
-				f.card = cardPointer
-			default:
-				f.card = cardImplicit
-			}
+			f.offset, goType, f.card = sf.Offset, sf.Type, cardOf(fd)
 		}
 		if !f.checkType(goType, building) {
 			return nil

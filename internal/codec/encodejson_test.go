@@ -200,28 +200,3 @@ func BenchmarkEncodeJSON(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkMarshalProto encodes the same responses as BenchmarkEncodeJSON
-// in protobuf's binary format, as the proto codec does.
-func BenchmarkMarshalProto(b *testing.B) {
-	for _, size := range []int{1600, 1_000_000} {
-		body := demo.Sized(size)
-		integration, err := decodeIntegration(body, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m := &ampersandv1.GetIntegrationResponse{Integration: integration}
-		b.Run(fmt.Sprintf("%dKB", len(body)/1024), func(b *testing.B) {
-			b.ReportAllocs()
-			var buf []byte
-			for b.Loop() {
-				out, err := proto.MarshalOptions{}.MarshalAppend(buf[:0], m)
-				if err != nil {
-					b.Fatal(err)
-				}
-				buf = out
-			}
-			b.SetBytes(int64(len(buf)))
-		})
-	}
-}

@@ -162,15 +162,7 @@ func buildWirePlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 		if !ok {
 			return plan
 		}
-		f := wireField{fd: fd, kind: fd.Kind(), offset: sf.Offset, packed: fd.IsPacked()}
-		switch {
-		case fd.IsList():
-			f.card = cardRepeated
-		case fd.Message() != nil || fd.HasPresence():
-			f.card = cardPointer
-		default:
-			f.card = cardImplicit
-		}
+		f := wireField{fd: fd, kind: fd.Kind(), card: cardOf(fd), offset: sf.Offset, packed: fd.IsPacked()}
 		if !f.setKey() || !f.checkType(sf.Type, building) {
 			return plan
 		}
@@ -178,6 +170,18 @@ func buildWirePlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 	}
 	plan.fields, plan.fallback = fields, false
 	return plan
+}
+
+// cardOf is how a field that is not in a oneof holds its value.
+func cardOf(fd protoreflect.FieldDescriptor) wireCard {
+	switch {
+	case fd.IsList():
+		return cardRepeated
+	case fd.Message() != nil || fd.HasPresence():
+		return cardPointer
+	default:
+		return cardImplicit
+	}
 }
 
 // oneofField plans the oneof od held by the interface field sf.

@@ -227,24 +227,35 @@ func FuzzWireMatchesProto(f *testing.F) {
 	})
 }
 
+// BenchmarkWire encodes the responses of BenchmarkEncodeJSON in
+// protobuf's binary format, with the plan (the proto codec's) and with
+// proto.Marshal.
 func BenchmarkWire(b *testing.B) {
 	for _, size := range []int{1600, 1_000_000} {
 		resp, err := translateBody(demo.Sized(size))
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("%dKB", size/1000), func(b *testing.B) {
-			b.ReportAllocs()
-			var buf []byte
-			for b.Loop() {
-				out, err := appendWire(buf[:0], resp)
-				if err != nil {
-					b.Fatal(err)
+		for _, enc := range []struct {
+			name string
+			fn   func([]byte, proto.Message) ([]byte, error)
+		}{
+			{"plan", appendWire},
+			{"proto.Marshal", proto.MarshalOptions{}.MarshalAppend},
+		} {
+			b.Run(fmt.Sprintf("%s/%dKB", enc.name, size/1000), func(b *testing.B) {
+				b.ReportAllocs()
+				var buf []byte
+				for b.Loop() {
+					out, err := enc.fn(buf[:0], resp)
+					if err != nil {
+						b.Fatal(err)
+					}
+					buf = out
 				}
-				buf = out
-			}
-			b.SetBytes(int64(len(buf)))
-		})
+				b.SetBytes(int64(len(buf)))
+			})
+		}
 	}
 }
 
