@@ -28,7 +28,8 @@ import (
 // their names already quoted, each read at its offset in the Go struct, a
 // oneof's member known by the interface's type word. A message type with a
 // field the plan does not cover (a float, a map, a well-known type other
-// than Timestamp) is handed whole to protojson.
+// than Timestamp, a required field), or that protoc-gen-go did not
+// generate, is handed whole to protojson.
 // FuzzEncodeJSONMatchesProtojson and the fully populated messages of
 // TestEncodeJSONMatchesProtojson hold the two to the same JSON.
 func appendJSON(dst []byte, m proto.Message) ([]byte, error) {
@@ -36,7 +37,11 @@ func appendJSON(dst []byte, m proto.Message) ([]byte, error) {
 	if plan == nil {
 		return protojson.MarshalOptions{}.MarshalAppend(dst, m)
 	}
-	return plan.append(dst, dataPointer(m))
+	ptr := dataPointer(m)
+	if ptr == nil { // a typed nil: an empty message, as protojson has it
+		return append(dst, '{', '}'), nil
+	}
+	return plan.append(dst, ptr)
 }
 
 // jsonPlan is how one message type is written.
@@ -97,7 +102,10 @@ func buildJSONPlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 	if md.FullName().Parent() == "google.protobuf" || md.ExtensionRanges().Len() > 0 {
 		return nil // well-known types have JSON forms of their own
 	}
-	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct || !plannable(md) {
+		return nil
+	}
+	if _, ok := generated(t.Elem()); !ok {
 		return nil
 	}
 	plan := &jsonPlan{}

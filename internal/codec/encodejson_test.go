@@ -46,6 +46,13 @@ func sameJSON(t *testing.T, m proto.Message) {
 	if !reflect.DeepEqual(gotValue, wantValue) {
 		t.Fatalf("appendJSON wrote\n%s\nprotojson wrote\n%s", got, want)
 	}
+	// The same bytes too, white space aside (protojson adds some at
+	// random, also where appendJSON hands it a message): the same order of
+	// fields.
+	var gotCompact, wantCompact bytes.Buffer
+	if json.Compact(&gotCompact, got) != nil || json.Compact(&wantCompact, want) != nil || !bytes.Equal(gotCompact.Bytes(), wantCompact.Bytes()) {
+		t.Fatalf("appendJSON wrote, compacted\n%s\nprotojson wrote, compacted\n%s", gotCompact.Bytes(), wantCompact.Bytes())
+	}
 	// It reads back as protojson's own output does (which is not always
 	// the message: an empty google.protobuf.Value is written as null).
 	back, wantBack := m.ProtoReflect().New().Interface(), m.ProtoReflect().New().Interface()

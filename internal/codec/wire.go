@@ -25,23 +25,35 @@ import (
 // follows a plan made once per generated message type: each field's offset
 // in the Go struct and how it is written, each oneof member known by the
 // interface's type word. It sizes the tree once, keeping the sizes of the
-// nested messages in order, then writes it. A message type with a field
-// the plan does not cover (a map, a group) is handed, with what it holds,
-// to proto.Marshal. TestWireMatchesProto and FuzzWireMatchesProto hold the
-// two to the same bytes.
+// nested messages in order, then writes it. A message type the plan does
+// not cover (a map, an extension range, a group, a required field, an
+// editions file) is handed, with what it holds, to proto.Marshal, with map
+// entries in key order. TestWireMatchesProto, TestEncodersOnEveryLinkedType
+// and FuzzWireMatchesProto hold the two to the same bytes.
 func appendWire(dst []byte, m proto.Message) ([]byte, error) {
 	plan := wirePlanFor(m.ProtoReflect().Descriptor(), reflect.TypeOf(m))
 	if plan.fallback {
-		return proto.MarshalOptions{}.MarshalAppend(dst, m)
+		return deterministic.MarshalAppend(dst, m)
+	}
+	ptr := dataPointer(m)
+	if ptr == nil { // a typed nil: an empty message, as proto.Marshal has it
+		return dst, nil
 	}
 	e := wireEncoders.Get().(*wireEncoder)
 	defer wireEncoders.Put(e)
 	e.sizes, e.next = e.sizes[:0], 0
-	ptr := dataPointer(m)
 	n := e.size(plan, ptr)
 	dst = slices.Grow(dst, n)
 	return e.write(dst, plan, ptr)
 }
+
+// deterministic writes the message types the plan does not cover: with
+// their map entries in key order, so that an encoding depends only on the
+// message. cachedDeterministic does so for a message that size has sized.
+var (
+	deterministic       = proto.MarshalOptions{Deterministic: true}
+	cachedDeterministic = proto.MarshalOptions{Deterministic: true, UseCachedSize: true}
+)
 
 // wireEncoder holds the sizes of the nested messages of one encoding, in
 // the order the write pass meets them.
@@ -124,23 +136,15 @@ func buildWirePlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 	}
 	st := t.Elem()
 	plan.goType = st
-	unknown, ok := st.FieldByName("unknownFields")
-	if !ok || unknown.Type != reflect.TypeOf([]byte(nil)) {
+	unknown, ok := generated(st)
+	if !ok || !plannable(md) {
 		return plan
 	}
-	plan.unknown = unknown.Offset
+	plan.unknown = unknown
 	byNumber, oneofs := structFields(st)
-	// proto.Marshal writes the fields by number; a oneof where its first
-	// member would be.
-	fds := md.Fields()
-	order := make([]protoreflect.FieldDescriptor, fds.Len())
-	for i := range order {
-		order[i] = fds.Get(i)
-	}
-	slices.SortFunc(order, func(a, b protoreflect.FieldDescriptor) int { return int(a.Number()) - int(b.Number()) })
 	var fields []wireField
-	for _, fd := range order {
-		if fd.IsMap() || fd.Kind() == protoreflect.GroupKind || fd.IsExtension() {
+	for _, fd := range marshalOrder(md) {
+		if fd.IsMap() {
 			return plan
 		}
 		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
@@ -170,6 +174,65 @@ func buildWirePlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 	}
 	plan.fields, plan.fallback = fields, false
 	return plan
+}
+
+// generated reports whether st is a message struct that protoc-gen-go
+// generated (its state and unknown fields where the plans expect them),
+// and returns the offset of its unknown fields.
+func generated(st reflect.Type) (uintptr, bool) {
+	state, ok := st.FieldByName("state")
+	unknown, ok2 := st.FieldByName("unknownFields")
+	if !ok || !ok2 || state.Index[0] != 0 || unknown.Type != reflect.TypeOf([]byte(nil)) {
+		return 0, false
+	}
+	return unknown.Offset, true
+}
+
+// plannable reports whether the plans cover md's own fields: not for
+// extensions, groups, required fields (which proto.Marshal and protojson
+// check) or editions (whose UTF-8 checking is a per-field feature).
+func plannable(md protoreflect.MessageDescriptor) bool {
+	if md.ExtensionRanges().Len() > 0 || md.Syntax() == protoreflect.Editions {
+		return false
+	}
+	for i := range md.Fields().Len() {
+		fd := md.Fields().Get(i)
+		if fd.Kind() == protoreflect.GroupKind || fd.Cardinality() == protoreflect.Required {
+			return false
+		}
+	}
+	return true
+}
+
+// marshalOrder returns md's fields in the order proto.Marshal writes them:
+// the fields outside a oneof by number, then the oneofs in the order they
+// are declared (the order of protobuf-go's "legacy" wire output).
+func marshalOrder(md protoreflect.MessageDescriptor) []protoreflect.FieldDescriptor {
+	fds := md.Fields()
+	order := make([]protoreflect.FieldDescriptor, fds.Len())
+	for i := range order {
+		order[i] = fds.Get(i)
+	}
+	oneofOf := func(fd protoreflect.FieldDescriptor) protoreflect.OneofDescriptor {
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			return od
+		}
+		return nil
+	}
+	slices.SortStableFunc(order, func(a, b protoreflect.FieldDescriptor) int {
+		oa, ob := oneofOf(a), oneofOf(b)
+		switch {
+		case (oa == nil) != (ob == nil):
+			if oa == nil {
+				return -1
+			}
+			return 1
+		case oa != nil && oa != ob:
+			return oa.Index() - ob.Index()
+		}
+		return int(a.Number()) - int(b.Number())
+	})
+	return order
 }
 
 // cardOf is how a field that is not in a oneof holds its value.
@@ -456,7 +519,7 @@ func sliceOf(at unsafe.Pointer) (int, unsafe.Pointer) {
 // write appends the message at ptr, with the sizes that size recorded.
 func (e *wireEncoder) write(b []byte, plan *wirePlan, ptr unsafe.Pointer) ([]byte, error) {
 	if plan.fallback {
-		return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, reflect.NewAt(plan.goType, ptr).Interface().(proto.Message))
+		return cachedDeterministic.MarshalAppend(b, reflect.NewAt(plan.goType, ptr).Interface().(proto.Message))
 	}
 	var err error
 	for i := range plan.fields {
