@@ -256,6 +256,16 @@ func pairedRatios(a, b result) (median, lo, hi float64) {
 	return median, ratios[0], ratios[n-1]
 }
 
+// clients returns the load generator's HTTP clients: one over HTTP/1.1
+// that keeps a connection per call in flight, and one over h2c (HTTP/2
+// without TLS, on one connection, as gRPC clients call).
+func clients(inFlight int) (http1, h2c *http.Client) {
+	protocols := new(http.Protocols)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight * 2}},
+		&http.Client{Transport: &http.Transport{Protocols: protocols}}
+}
+
 // startServer starts the server binary in front of upstreamURL, on
 // loopback ports of its own, with its admin listener.
 func startServer(binary, upstreamURL string, args []string) (*child, error) {
@@ -301,10 +311,7 @@ func run(o options) error {
 	}
 	defer server.cmd.Process.Kill()
 
-	http1 := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(o.concurrency, o.memory) * 2}}
-	protocols := new(http.Protocols)
-	protocols.SetUnencryptedHTTP2(true)
-	h2c := &http.Client{Transport: &http.Transport{Protocols: protocols}}
+	http1, h2c := clients(o.concurrency)
 	serverURL, grpcURL := "http://"+server.addr, "http://"+server.grpcAddr
 	numbers := &calls{same: o.same}
 	// Every path's answers are checked once by decoding them; then, unless

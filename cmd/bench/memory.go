@@ -29,10 +29,7 @@ func memoryFigure(o options, upstreamURL string, op operation, pathName string) 
 	}
 	defer server.cmd.Process.Kill()
 	pid := server.cmd.Process.Pid
-	http1 := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.memory * 2}}
-	protocols := new(http.Protocols)
-	protocols.SetUnencryptedHTTP2(true)
-	h2c := &http.Client{Transport: &http.Transport{Protocols: protocols}}
+	http1, h2c := clients(o.memory)
 	numbers := &calls{same: o.same}
 	paths := rawPaths(http1, h2c, "http://"+server.addr, "http://"+server.grpcAddr, op, numbers.next)
 	i := slices.IndexFunc(paths, func(p path) bool { return p.name == pathName })

@@ -149,11 +149,11 @@ func buildJSONPlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 		}
 		var goType reflect.Type
 		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
-			if len(members) == 0 || members[fd.Number()].fd == nil {
-				sf, ok := oneofs[string(od.Name())]
-				if !ok {
-					return nil
-				}
+			sf, ok := oneofs[string(od.Name())]
+			if !ok {
+				return nil
+			}
+			if _, found := members[fd.Number()]; !found { // the oneof's first member
 				found, ok := oneofMembers(t, od, sf)
 				if !ok {
 					return nil
@@ -161,10 +161,8 @@ func buildJSONPlan(md protoreflect.MessageDescriptor, t reflect.Type, building m
 				for _, m := range found {
 					members[m.fd.Number()] = m
 				}
-				f.offset = sf.Offset
 			}
 			m := members[fd.Number()]
-			sf := oneofs[string(od.Name())]
 			f.offset, f.itab, goType, f.card = sf.Offset, m.itab, m.valueType, cardAlways
 			if fd.Message() != nil {
 				f.card = cardPointer

@@ -188,25 +188,34 @@ func BenchmarkEncodeJSON(b *testing.B) {
 			b.Fatal(err)
 		}
 		m := &ampersandv1.GetIntegrationResponse{Integration: integration}
-		for _, enc := range []struct {
-			name string
-			fn   func([]byte, proto.Message) ([]byte, error)
-		}{
+		benchmarkEncoders(b, fmt.Sprintf("%dKB", len(body)/1024), m, []encoder{
 			{"plan", appendJSON},
 			{"protojson", protojson.MarshalOptions{}.MarshalAppend},
-		} {
-			b.Run(fmt.Sprintf("%s/%dKB", enc.name, len(body)/1024), func(b *testing.B) {
-				b.ReportAllocs()
-				var buf []byte
-				for b.Loop() {
-					out, err := enc.fn(buf[:0], m)
-					if err != nil {
-						b.Fatal(err)
-					}
-					buf = out
+		})
+	}
+}
+
+// encoder is an encoder a benchmark compares.
+type encoder struct {
+	name string
+	fn   func([]byte, proto.Message) ([]byte, error)
+}
+
+// benchmarkEncoders runs a benchmark named name/size for each encoder,
+// encoding m into a buffer reused from one call to the next.
+func benchmarkEncoders(b *testing.B, size string, m proto.Message, encoders []encoder) {
+	for _, enc := range encoders {
+		b.Run(enc.name+"/"+size, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			for b.Loop() {
+				out, err := enc.fn(buf[:0], m)
+				if err != nil {
+					b.Fatal(err)
 				}
-				b.SetBytes(int64(len(buf)))
-			})
-		}
+				buf = out
+			}
+			b.SetBytes(int64(len(buf)))
+		})
 	}
 }

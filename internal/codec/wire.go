@@ -413,54 +413,53 @@ func (e *wireEncoder) size(plan *wirePlan, ptr unsafe.Pointer) int {
 	for i := range plan.fields {
 		f := &plan.fields[i]
 		at := unsafe.Add(ptr, f.offset)
-		switch f.card {
-		case cardImplicit:
-			if !isZero(f.kind, at) {
-				n += len(f.key) + valueSize(f.kind, at)
-			}
-		case cardPointer:
-			if p := *(*unsafe.Pointer)(at); p != nil {
-				n += len(f.key) + e.pointedSize(f, p)
-			}
-		case cardRepeated:
+		if f.card == cardRepeated {
 			n += e.repeatedSize(f, at)
-		case cardOneof:
-			if member, p := f.member(at); member != nil {
-				if member.card == cardPointer {
-					n += len(member.key) + e.pointedSize(member, *(*unsafe.Pointer)(p))
-				} else {
-					n += len(member.key) + valueSize(member.kind, p)
-				}
-			}
+		} else if g, v, ok := f.held(at); ok {
+			n += len(g.key) + e.valueSize(g, v)
 		}
 	}
 	return n
 }
 
-// member returns the oneof's member that the interface at at holds, and
-// the pointer to its wrapper (whose only field is the value), or nil.
-func (f *wireField) member(at unsafe.Pointer) (*wireField, unsafe.Pointer) {
+// held returns the field whose value a message holds at at, f or one of
+// its oneof's members, and where that value is: for a *T field, what the
+// pointer points to; for a oneof's member, its wrapper's only field or
+// (for a message) what that points to, nil included. It returns false when
+// nothing is written: a scalar at its zero, a nil pointer, an unset oneof.
+// f is not repeated.
+func (f *wireField) held(at unsafe.Pointer) (*wireField, unsafe.Pointer, bool) {
+	switch f.card {
+	case cardImplicit:
+		return f, at, !isZero(f.kind, at)
+	case cardPointer:
+		p := *(*unsafe.Pointer)(at)
+		return f, p, p != nil
+	}
 	iface := (*[2]unsafe.Pointer)(at)
 	if iface[0] == nil || iface[1] == nil {
-		return nil, nil
+		return nil, nil, false
 	}
 	for i := range f.members {
-		if f.members[i].itab == iface[0] {
-			return &f.members[i].field, iface[1]
+		if member := &f.members[i].field; f.members[i].itab == iface[0] {
+			if member.card == cardPointer {
+				return member, *(*unsafe.Pointer)(iface[1]), true
+			}
+			return member, iface[1], true
 		}
 	}
-	return nil, nil
+	return nil, nil, false
 }
 
-// pointedSize is the size of the value of a *T field, without its tag: a
-// message (recorded), or a proto3 optional scalar.
-func (e *wireEncoder) pointedSize(f *wireField, p unsafe.Pointer) int {
+// valueSize is the size of the value at p, without its tag: a message's
+// (recorded for writeValue; a nil message is empty), or a scalar's.
+func (e *wireEncoder) valueSize(f *wireField, p unsafe.Pointer) int {
 	if f.kind != protoreflect.MessageKind {
 		return valueSize(f.kind, p)
 	}
 	i := len(e.sizes)
 	e.sizes = append(e.sizes, 0)
-	if p == nil { // a oneof member holding a nil message: empty
+	if p == nil { // a oneof's member or a list's element: empty
 		return protowire.SizeVarint(0)
 	}
 	n := e.size(f.elem, p)
@@ -474,7 +473,7 @@ func (e *wireEncoder) repeatedSize(f *wireField, at unsafe.Pointer) int {
 		list := *(*[]unsafe.Pointer)(at)
 		n := len(list) * len(f.key)
 		for _, p := range list {
-			n += e.pointedSize(f, p)
+			n += e.valueSize(f, p)
 		}
 		return n
 	case protoreflect.StringKind:
@@ -525,43 +524,20 @@ func (e *wireEncoder) write(b []byte, plan *wirePlan, ptr unsafe.Pointer) ([]byt
 	for i := range plan.fields {
 		f := &plan.fields[i]
 		at := unsafe.Add(ptr, f.offset)
-		switch f.card {
-		case cardImplicit:
-			if !isZero(f.kind, at) {
-				b = append(b, f.key...)
-				if b, err = appendValue(b, f, at); err != nil {
-					return b, err
-				}
-			}
-		case cardPointer:
-			if p := *(*unsafe.Pointer)(at); p != nil {
-				b = append(b, f.key...)
-				if b, err = e.writePointed(b, f, p); err != nil {
-					return b, err
-				}
-			}
-		case cardRepeated:
-			if b, err = e.writeRepeated(b, f, at); err != nil {
-				return b, err
-			}
-		case cardOneof:
-			if member, p := f.member(at); member != nil {
-				b = append(b, member.key...)
-				if member.card == cardPointer {
-					b, err = e.writePointed(b, member, *(*unsafe.Pointer)(p))
-				} else {
-					b, err = appendValue(b, member, p)
-				}
-				if err != nil {
-					return b, err
-				}
-			}
+		if f.card == cardRepeated {
+			b, err = e.writeRepeated(b, f, at)
+		} else if g, v, ok := f.held(at); ok {
+			b, err = e.writeValue(append(b, g.key...), g, v)
+		}
+		if err != nil {
+			return b, err
 		}
 	}
 	return append(b, *(*[]byte)(unsafe.Add(ptr, plan.unknown))...), nil
 }
 
-func (e *wireEncoder) writePointed(b []byte, f *wireField, p unsafe.Pointer) ([]byte, error) {
+// writeValue appends the value at p, without its tag, as valueSize sized it.
+func (e *wireEncoder) writeValue(b []byte, f *wireField, p unsafe.Pointer) ([]byte, error) {
 	if f.kind != protoreflect.MessageKind {
 		return appendValue(b, f, p)
 	}
@@ -580,7 +556,7 @@ func (e *wireEncoder) writeRepeated(b []byte, f *wireField, at unsafe.Pointer) (
 	case protoreflect.MessageKind:
 		for _, p := range *(*[]unsafe.Pointer)(at) {
 			b = append(b, f.key...)
-			if b, err = e.writePointed(b, f, p); err != nil {
+			if b, err = e.writeValue(b, f, p); err != nil {
 				return b, err
 			}
 		}

@@ -76,15 +76,11 @@ func TestWireMatchesProto(t *testing.T) {
 	planned := 0
 	for _, m := range messages {
 		sameWire(t, m)
-		if !wirePlanFor(m.ProtoReflect().Descriptor(), reflectTypeOf(m)).fallback {
+		if !wirePlanFor(m.ProtoReflect().Descriptor(), reflect.TypeOf(m)).fallback {
 			planned++
 		}
-		for variant := range 3 {
-			for _, zeroes := range []bool{false, true} {
-				full := m.ProtoReflect().New()
-				fill(full, variant, zeroes, 0)
-				sameWire(t, full.Interface())
-			}
+		for _, full := range filled(m, 3) {
+			sameWire(t, full)
 		}
 	}
 	if planned < len(messages)*3/4 {
@@ -117,13 +113,9 @@ func TestEncodersOnEveryLinkedType(t *testing.T) {
 	for _, m := range others {
 		sameWire(t, m)
 		sameJSON(t, m)
-		for variant := range 6 {
-			for _, zeroes := range []bool{false, true} {
-				full := m.ProtoReflect().New()
-				fill(full, variant, zeroes, 0)
-				sameWire(t, full.Interface())
-				sameJSON(t, full.Interface())
-			}
+		for _, full := range filled(m, 6) {
+			sameWire(t, full)
+			sameJSON(t, full)
 		}
 	}
 }
@@ -145,6 +137,20 @@ func TestEncodersOnNils(t *testing.T) {
 	sameWire(t, objects)
 	sameJSON(t, field)
 	sameJSON(t, objects)
+}
+
+// filled returns messages of m's type made by fill, with each of variants
+// variants, with and without the zero values that presence keeps.
+func filled(m proto.Message, variants int) []proto.Message {
+	var out []proto.Message
+	for variant := range variants {
+		for _, zeroes := range []bool{false, true} {
+			full := m.ProtoReflect().New()
+			fill(full, variant, zeroes, 0)
+			out = append(out, full.Interface())
+		}
+	}
+	return out
 }
 
 // fill sets every field of m, recursively to a depth of 3: values far from
@@ -269,30 +275,12 @@ func BenchmarkWire(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, enc := range []struct {
-			name string
-			fn   func([]byte, proto.Message) ([]byte, error)
-		}{
+		benchmarkEncoders(b, fmt.Sprintf("%dKB", size/1000), resp, []encoder{
 			{"plan", appendWire},
 			{"proto.Marshal", proto.MarshalOptions{}.MarshalAppend},
-		} {
-			b.Run(fmt.Sprintf("%s/%dKB", enc.name, size/1000), func(b *testing.B) {
-				b.ReportAllocs()
-				var buf []byte
-				for b.Loop() {
-					out, err := enc.fn(buf[:0], resp)
-					if err != nil {
-						b.Fatal(err)
-					}
-					buf = out
-				}
-				b.SetBytes(int64(len(buf)))
-			})
-		}
+		})
 	}
 }
-
-func reflectTypeOf(m proto.Message) reflect.Type { return reflect.TypeOf(m) }
 
 // TestEncodeJSONEveryType holds appendJSON to protojson on every message
 // type of the schema, filled as for TestWireMatchesProto.
@@ -300,15 +288,11 @@ func TestEncodeJSONEveryType(t *testing.T) {
 	planned := 0
 	for _, m := range schemaMessages() {
 		sameJSON(t, m)
-		if jsonPlanFor(m.ProtoReflect().Descriptor(), reflectTypeOf(m)) != nil {
+		if jsonPlanFor(m.ProtoReflect().Descriptor(), reflect.TypeOf(m)) != nil {
 			planned++
 		}
-		for variant := range 3 {
-			for _, zeroes := range []bool{false, true} {
-				full := m.ProtoReflect().New()
-				fill(full, variant, zeroes, 0)
-				sameJSON(t, full.Interface())
-			}
+		for _, full := range filled(m, 3) {
+			sameJSON(t, full)
 		}
 	}
 	if planned < 200 {

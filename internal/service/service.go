@@ -236,8 +236,8 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 
 // fetch makes an operation's REST call and translates its answer into the
 // response message, unless (for a GET seen before) the upstream's body is
-// the one the memo's response for key was made from. What it logs of the body goes
-// through redact.
+// the one the memo's response for key was made from. What it logs of the
+// body goes through redact.
 func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds rest.Credentials, call rest.Call, redact redactor) (*codec.Message, error) {
 	body, err := s.upstream.Do(ctx, creds, call)
 	if err != nil {
