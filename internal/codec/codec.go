@@ -7,9 +7,11 @@
 package codec
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Message is a request or a response of any method, for connect-go's
@@ -25,6 +27,54 @@ type Message struct {
 	// the message is charged for them.
 	Retains int
 	shared  atomic.Pointer[encodings] // nil until Share
+	// wire is the proto encoding of a [Transcoded] response, which the
+	// proto codecs send as it is.
+	wire []byte
+}
+
+// Transcoded is a response of type typ whose proto encoding, wire, was
+// written straight from the upstream's body, without making the message.
+// The proto codecs send those bytes. The message is decoded from them only
+// when something asks for it: a JSON codec, or an interceptor that reads
+// it through its proto.Message methods. wire must not be changed.
+func Transcoded(wire []byte, typ protoreflect.MessageType) *Message {
+	return &Message{Message: &lazyMessage{typ: typ, wire: wire}, wire: wire}
+}
+
+// Transcoded reports whether m was made by [Transcoded].
+func (m *Message) Transcoded() bool { return m.wire != nil }
+
+// lazyMessage is a message decoded from its proto encoding when it is
+// first used.
+type lazyMessage struct {
+	once sync.Once
+	typ  protoreflect.MessageType
+	wire []byte
+	m    proto.Message
+	err  error
+}
+
+func (l *lazyMessage) ProtoReflect() protoreflect.Message { return l.get().ProtoReflect() }
+
+func (l *lazyMessage) get() proto.Message {
+	l.once.Do(func() {
+		m := l.typ.New().Interface()
+		if l.err = proto.Unmarshal(l.wire, m); l.err != nil {
+			m = l.typ.New().Interface()
+		}
+		l.m = m
+	})
+	return l.m
+}
+
+// Proto returns the message m holds, decoding a [Transcoded] response's
+// from its encoding; and an error if that encoding does not decode.
+func (m *Message) Proto() (proto.Message, error) {
+	if l, ok := m.Message.(*lazyMessage); ok {
+		msg := l.get()
+		return msg, l.err
+	}
+	return m.Message, nil
 }
 
 // encodings are a response's encodings, each made once, by the first call
@@ -44,7 +94,12 @@ func (m *Message) Share() int {
 	if enc := m.shared.Load(); enc != nil {
 		return enc.size
 	}
-	enc := &encodings{size: proto.Size(m.Message)}
+	enc := &encodings{size: len(m.wire)}
+	if m.wire != nil {
+		enc.binary.Store(&m.wire)
+	} else {
+		enc.size = proto.Size(m.Message)
+	}
 	if !m.shared.CompareAndSwap(nil, enc) {
 		return m.shared.Load().size
 	}
@@ -58,6 +113,9 @@ func EncodedSize(msg proto.Message) int {
 	if m, ok := msg.(*Message); ok {
 		if enc := m.shared.Load(); enc != nil {
 			return enc.size
+		}
+		if m.wire != nil {
+			return len(m.wire)
 		}
 		return proto.Size(m.Message)
 	}

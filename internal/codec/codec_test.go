@@ -87,3 +87,57 @@ func TestSharedEncodingOfALargeResponse(t *testing.T) {
 		t.Error("the shared encoding differs from proto.Marshal's")
 	}
 }
+
+// TestTranscodedMessage: a transcoded response is sent as its bytes by the
+// proto codecs, shared or not, and decoded for the JSON codecs and for
+// anything that reads it as a message.
+func TestTranscodedMessage(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	translated, err := translateBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := proto.Marshal(translated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, err := (&cachingCodec{name: "json"}).Marshal(translated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, shared := range []bool{false, true} {
+		resp := Transcoded(wire, translated.ProtoReflect().Type())
+		if !resp.Transcoded() {
+			t.Error("not transcoded")
+		}
+		if EncodedSize(resp) != len(wire) {
+			t.Errorf("EncodedSize %d, want %d", EncodedSize(resp), len(wire))
+		}
+		if shared && resp.Share() != len(wire) {
+			t.Errorf("Share %d, want %d", resp.Share(), len(wire))
+		}
+		got, err := (&cachingCodec{name: "proto", binary: true}).MarshalAppend([]byte("p"), resp)
+		if err != nil || string(got) != "p"+string(wire) {
+			t.Errorf("shared %v: proto codec wrote %d bytes (%v), want the transcoded %d", shared, len(got), err, len(wire))
+		}
+		grpcBytes, err := grpcCodec{&cachingCodec{name: "proto", binary: true}}.Marshal(resp)
+		if err != nil || !bytes.Equal(grpcBytes.Materialize(), wire) {
+			t.Errorf("shared %v: grpc codec did not send the transcoded bytes (%v)", shared, err)
+		}
+		gotJSON, err := (&cachingCodec{name: "json"}).Marshal(resp)
+		if err != nil || string(gotJSON) != string(wantJSON) {
+			t.Errorf("shared %v: JSON %s (%v), want %s", shared, gotJSON, err, wantJSON)
+		}
+		if !proto.Equal(resp, translated) {
+			t.Errorf("shared %v: the message read through its methods differs", shared)
+		}
+	}
+	bad := Transcoded([]byte{0xff}, translated.ProtoReflect().Type())
+	if _, err := (&cachingCodec{name: "json"}).Marshal(bad); err == nil {
+		t.Error("bytes that do not decode were written as JSON")
+	}
+}

@@ -47,13 +47,18 @@ func (c *cachingCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 		return nil, errors.New("not a proto message")
 	}
 	if resp, ok := msg.(*Message); ok {
-		m = resp.Message
 		encoded, err := c.sharedEncoding(resp)
 		if err != nil {
 			return nil, err
 		}
 		if encoded != nil {
 			return append(dst, encoded...), nil
+		}
+		if c.binary && resp.wire != nil {
+			return append(dst, resp.wire...), nil
+		}
+		if m, err = resp.Proto(); err != nil {
+			return nil, err
 		}
 	}
 	return c.marshal(dst, m)
@@ -74,9 +79,11 @@ func (c *cachingCodec) sharedEncoding(resp *Message) ([]byte, error) {
 	if encoded := slot.Load(); encoded != nil {
 		return *encoded, nil
 	}
-	var b []byte
-	var err error
-	b, err = c.marshal(nil, resp.Message)
+	m, err := resp.Proto()
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.marshal(nil, m)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +109,10 @@ func (c *cachingCodec) Unmarshal(data []byte, msg any) error {
 		return errors.New("not a proto message")
 	}
 	if w, ok := m.(*Message); ok {
-		m = w.Message
+		var err error
+		if m, err = w.Proto(); err != nil {
+			return err
+		}
 	}
 	if c.binary {
 		return proto.Unmarshal(data, m)

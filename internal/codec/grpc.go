@@ -37,6 +37,10 @@ type GRPCRequest struct {
 	codec *cachingCodec
 }
 
+// Binary reports whether the request was read by the proto codec, whose
+// response is then proto too.
+func (r *GRPCRequest) Binary() bool { return r.codec != nil && r.codec.binary }
+
 // Decode decodes the request into m, with the codec it was read by.
 func (r *GRPCRequest) Decode(m proto.Message) error {
 	return r.codec.Unmarshal(r.data, m)
@@ -55,7 +59,14 @@ func (g grpcCodec) Marshal(v any) (mem.BufferSlice, error) {
 		if encoded != nil {
 			return mem.BufferSlice{mem.SliceBuffer(encoded)}, nil
 		}
-		v = resp.Message
+		if g.c.binary && resp.wire != nil {
+			return mem.BufferSlice{mem.SliceBuffer(resp.wire)}, nil
+		}
+		m, err := resp.Proto()
+		if err != nil {
+			return nil, err
+		}
+		v = m
 	}
 	m, ok := v.(proto.Message)
 	if !ok {

@@ -83,7 +83,7 @@ func (s *Service) grpcHandler(op *operation) func(any, context.Context, func(any
 					APIKey:        firstValue(ctx, "x-api-key"),
 					Authorization: firstValue(ctx, "authorization"),
 				}
-				resp, err := s.call(ctx, op, msg, creds)
+				resp, err := s.call(ctx, op, msg, creds, raw.Binary())
 				if err != nil {
 					return nil, GRPCError(err)
 				}

@@ -33,6 +33,7 @@ type operation struct {
 	procedure string // "/ampersand.v1.IntegrationService/GetIntegration"
 	method    *translate.Method
 	input     protoreflect.MessageType
+	output    protoreflect.MessageType
 	shared    bool
 	retry     bool
 }
@@ -58,10 +59,15 @@ func schemaServices() []*serviceOps {
 				if err != nil {
 					panic(fmt.Sprintf("service: %s: %v", md.FullName(), err))
 				}
+				output, err := protoregistry.GlobalTypes.FindMessageByName(md.Output().FullName())
+				if err != nil {
+					panic(fmt.Sprintf("service: %s: %v", md.FullName(), err))
+				}
 				svc.ops = append(svc.ops, &operation{
 					procedure: "/" + string(sd.FullName()) + "/" + string(md.Name()),
 					method:    method,
 					input:     input,
+					output:    output,
 					shared:    method.Verb() == http.MethodGet,
 					retry:     method.Verb() == http.MethodGet || method.Verb() == http.MethodPut || method.Verb() == http.MethodDelete,
 				})
@@ -146,7 +152,7 @@ func (s *Service) connectHandler(op *operation, opts []connect.HandlerOption) ht
 			APIKey:        req.Header().Get("X-Api-Key"),
 			Authorization: req.Header().Get("Authorization"),
 		}
-		resp, err := s.call(ctx, op, req.Msg.Message, creds)
+		resp, err := s.call(ctx, op, req.Msg.Message, creds, binaryResponse(req.Peer(), req.Header()))
 		if err != nil {
 			return nil, err
 		}
@@ -172,4 +178,15 @@ func (s *Service) operation(procedure string) *operation {
 		}
 	}
 	return nil
+}
+
+// binaryResponse reports whether a Connect handler's response is sent in
+// the proto encoding: the request's encoding, named by the query of a
+// Connect GET and by the content type of every other request
+// ("application/proto", "application/grpc+json").
+func binaryResponse(peer connect.Peer, header http.Header) bool {
+	if encoding := peer.Query.Get("encoding"); encoding != "" {
+		return encoding == "proto"
+	}
+	return !strings.Contains(header.Get("Content-Type"), "json")
 }

@@ -156,8 +156,10 @@ func (s *Service) HandlerOptions() []connect.HandlerOption {
 var indexes = regexp.MustCompile(`\[(\d+|"(?:[^"\\]|\\.)*")\]`)
 
 // call serves a call of op, whatever its transport, with the credentials
-// the client sent. Its errors are *connect.Error.
-func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials) (*codec.Message, error) {
+// the client sent; binary says that the client reads the proto encoding
+// (not JSON), which the response is then transcoded into if it can be.
+// Its errors are *connect.Error.
+func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials, binary bool) (*codec.Message, error) {
 	if n := s.inFlight.Add(1); s.maxInFlight > 0 && n > s.maxInFlight {
 		s.inFlight.Add(-1)
 		if s.onShed != nil {
@@ -212,10 +214,10 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 	var resp *codec.Message
 	if op.shared {
 		resp, err = s.calls.do(ctx, key, cause, func(ctx context.Context) (*codec.Message, error) {
-			return s.fetch(ctx, op, key, creds, call, redact)
+			return s.fetch(ctx, op, key, creds, call, redact, binary)
 		})
 	} else {
-		resp, err = s.fetch(ctx, op, key, creds, call, redact)
+		resp, err = s.fetch(ctx, op, key, creds, call, redact, binary)
 	}
 	if trace := rest.TraceFrom(ctx); trace != nil {
 		for i := range trace.Attempts { // the upstream's request IDs are logged
@@ -236,9 +238,11 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 
 // fetch makes an operation's REST call and translates its answer into the
 // response message, unless (for a GET seen before) the upstream's body is
-// the one the memo's response for key was made from. What it logs of the
-// body goes through redact.
-func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds rest.Credentials, call rest.Call, redact redactor) (*codec.Message, error) {
+// the one the memo's response for key was made from. With binary, the
+// answer is transcoded straight into the proto encoding when it can be,
+// and decoded into the message otherwise. What it logs of the body goes
+// through redact.
+func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds rest.Credentials, call rest.Call, redact redactor, binary bool) (*codec.Message, error) {
 	body, err := s.upstream.Do(ctx, creds, call)
 	if err != nil {
 		return nil, err
@@ -252,6 +256,16 @@ func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds
 		if resp, unknown := s.memo.Memoized(key, digest, len(body.Data)); resp != nil {
 			for _, u := range unknown {
 				s.reportUnknownEnum(ctx, op.procedure, u, redact)
+			}
+			return resp, nil
+		}
+	}
+	if binary {
+		// A body the transcoder takes has no unknown enum value to report.
+		if wire, ok := op.method.Transcode(body.Data, body.ContentType); ok {
+			resp := codec.Transcoded(wire, op.output)
+			if memoize {
+				s.memo.PutMemo(key, resp, digest, len(body.Data), nil)
 			}
 			return resp, nil
 		}

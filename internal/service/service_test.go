@@ -70,6 +70,10 @@ type fixture struct {
 	logs     *syncBuffer
 	clients  map[string]ampersandv1connect.IntegrationServiceClient
 	service  *Service
+	// serverURL and httpClient reach the Connect handlers, for clients
+	// other than the fixture's.
+	serverURL  string
+	httpClient *http.Client
 }
 
 type syncBuffer struct {
@@ -109,6 +113,7 @@ func newFixture(t *testing.T, handler http.HandlerFunc, opts ...Option) *fixture
 	server.StartTLS()
 	t.Cleanup(server.Close)
 	grpcURL := serveGRPC(t, f.service)
+	f.serverURL, f.httpClient = server.URL, server.Client()
 	f.clients = map[string]ampersandv1connect.IntegrationServiceClient{
 		"connect": ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL),
 		"grpc":    ampersandv1connect.NewIntegrationServiceClient(server.Client(), server.URL, connect.WithGRPC()),

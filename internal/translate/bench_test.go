@@ -12,7 +12,7 @@ import (
 func BenchmarkDecode(b *testing.B) {
 	for _, size := range []int{1600, 1 << 20} {
 		body := demo.Sized(size)
-		b.Run(fmt.Sprintf("%dKB", len(body)/1024), func(b *testing.B) {
+		b.Run(sizeName(len(body)), func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -23,3 +23,6 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// sizeName names a benchmark by its body's size.
+func sizeName(n int) string { return fmt.Sprintf("%dKB", n/1024) }

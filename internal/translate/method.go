@@ -32,6 +32,8 @@ type Method struct {
 	// responseBody is the response field holding the REST body; nil when
 	// the response message is the body.
 	responseBody *fieldPlan
+	// transcodable says that [Method.Transcode] covers the response.
+	transcodable bool
 	project      protoreflect.FieldDescriptor
 	template     string // the path with its parameters' REST names
 }
@@ -126,6 +128,7 @@ func NewMethod(md protoreflect.MethodDescriptor) (*Method, error) {
 		m.responseBody = m.response.fieldByNumber(fd.Number())
 	}
 	m.project = in.ByName("project_id_or_name")
+	m.transcodable = transcodable(m.response, map[*plan]bool{})
 	return m, nil
 }
 

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -68,6 +69,13 @@ type fieldPlan struct {
 	fast   fastKind
 	offset uintptr
 	goElem reflect.Type
+	// index is the field's index in its plan's fields; tagged is the index
+	// in its plan's tagged of the oneof it is a member of, or -1; presence
+	// says that a zero value is written too. The transcoder (transcode.go)
+	// reads them.
+	index    int
+	tagged   int
+	presence bool
 }
 
 // valuePlan says how one value is read and written.
@@ -203,6 +211,8 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 		p.byName[fp.name] = fp
 	}
 	for i, fp := range p.fields {
+		fp.index, fp.tagged = i, slices.Index(p.tagged, fp.fd.ContainingOneof())
+		fp.presence = fp.fd.HasPresence() && !fp.list
 		for len(p.byLen) <= len(fp.name) {
 			p.byLen = append(p.byLen, nil)
 		}

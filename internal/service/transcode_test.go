@@ -1,0 +1,125 @@
+package service
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
+	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
+	"github.com/ampersand-connect/gateway/internal/rest"
+)
+
+// TestTranscodedAnswers: every protocol and encoding gets the message the
+// decoder makes of the upstream's body, whether the service transcoded it
+// (proto) or decoded it (JSON).
+func TestTranscodedAnswers(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := translateBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, serveFile("../translate/testdata/integrations/full.json"))
+	// The fixture's four clients, and the JSON and GET encodings beside them.
+	clients := maps.Clone(f.clients)
+	url, httpClient := f.serverURL, f.httpClient
+	clients["connect-json"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithProtoJSON())
+	clients["grpc-json"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithGRPC(), connect.WithProtoJSON())
+	clients["grpcweb-json"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithGRPCWeb(), connect.WithProtoJSON())
+	clients["get"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithHTTPGet())
+	clients["get-json"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithHTTPGet(), connect.WithProtoJSON())
+	for name, client := range clients {
+		for i := range 3 { // the third call of a key is answered by the memo
+			resp, err := client.GetIntegration(context.Background(), request("p", name, "X-Api-Key", "k"))
+			if err != nil {
+				t.Fatalf("%s, call %d: %v", name, i, err)
+			}
+			if !proto.Equal(resp.Msg, want) {
+				t.Errorf("%s, call %d: got %v, want %v", name, i, resp.Msg, want)
+			}
+		}
+	}
+	// The memo keeps the second proto call's transcoded response; JSON
+	// clients are then answered from it, decoded once.
+	for i, name := range []string{"connect", "grpc-go", "connect-json", "get-json", "grpc-json", "connect"} {
+		resp, err := clients[name].GetIntegration(context.Background(), request("p", "mixed", "X-Api-Key", "k"))
+		if err != nil {
+			t.Fatalf("%s, call %d: %v", name, i, err)
+		}
+		if !proto.Equal(resp.Msg, want) {
+			t.Errorf("%s, call %d: got %v, want %v", name, i, resp.Msg, want)
+		}
+	}
+}
+
+// TestTranscodedOnlyForProto: the service transcodes for a client that
+// reads proto, decodes for one that reads JSON, and decodes a body the
+// transcoder leaves alone (an unknown enum value, which is then reported).
+func TestTranscodedOnlyForProto(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		file       string
+		binary     bool
+		transcoded bool
+	}{
+		{"full.json", true, true},
+		{"full.json", false, false},
+		{"unknown.json", true, false},
+	} {
+		f := newFixture(t, serveFile("../translate/testdata/integrations/"+c.file))
+		op := f.service.operation(ampersandv1connect.IntegrationServiceGetIntegrationProcedure)
+		req := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}
+		resp, err := f.service.call(context.Background(), op, req, rest.Credentials{APIKey: "k"}, c.binary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Transcoded() != c.transcoded {
+			t.Errorf("%s, binary %v: transcoded %v, want %v", c.file, c.binary, resp.Transcoded(), c.transcoded)
+		}
+		body, _ := os.ReadFile("../translate/testdata/integrations/" + c.file)
+		want, _, _ := translateBody(body)
+		got, err := resp.Proto()
+		if err != nil || !proto.Equal(got, want) {
+			t.Errorf("%s, binary %v: got %v (%v), want %v", c.file, c.binary, got, err, want)
+		}
+	}
+}
+
+func TestBinaryResponse(t *testing.T) {
+	for _, c := range []struct {
+		query, contentType string
+		want               bool
+	}{
+		{"", "application/proto", true},
+		{"", "application/json", false},
+		{"", "application/json; charset=utf-8", false},
+		{"", "application/grpc", true},
+		{"", "application/grpc+proto", true},
+		{"", "application/grpc+json", false},
+		{"", "application/grpc-web+json", false},
+		{"encoding=proto", "", true},
+		{"encoding=json", "", false},
+	} {
+		peer := connect.Peer{}
+		if c.query != "" {
+			peer.Query = map[string][]string{}
+			k, v, _ := strings.Cut(c.query, "=")
+			peer.Query.Set(k, v)
+		}
+		header := http.Header{}
+		header.Set("Content-Type", c.contentType)
+		if got := binaryResponse(peer, header); got != c.want {
+			t.Errorf("%s %s: %v, want %v", c.query, c.contentType, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,663 @@
+package translate
+
+import (
+	"math"
+	"sync"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// This file is the transcoder: it reads a REST JSON body once and writes
+// the protobuf binary encoding of the response message that [Method.NewResponse]
+// would make of it, without making the message. It covers the bodies an
+// upstream sends in the normal run of things. On anything else (an error,
+// an enum value the schema does not know, a property given twice, a null
+// where a value is needed, a type the transcoder does not write) it gives
+// up, and the caller decodes the body instead, which either succeeds or
+// says what is wrong. So it never has to say why a body is bad, and a
+// body it writes means exactly what the decoded message would.
+//
+// A nested message's length comes before its content, and is not known
+// until the content is written. The transcoder writes the content without
+// lengths and notes, for each nested message, where it starts, its tag and
+// its length; a last pass copies the content once, putting the tags and
+// lengths in.
+
+// maxTranscodeDepth bounds the nesting the transcoder follows; deeper
+// bodies are decoded instead.
+const maxTranscodeDepth = 100
+
+// maxTranscodeFields is how many fields a message may have for the
+// transcoder to track which are set.
+const maxTranscodeFields = 256
+
+// Transcode returns the protobuf binary encoding of the message that
+// [Method.NewResponse] makes of a 2xx answer's JSON body, and true; or
+// false, when the body must be decoded with NewResponse instead: it is not
+// JSON, or not valid, or holds something the transcoder leaves to the
+// decoder (see the top of transcode.go). On true, NewResponse would have
+// succeeded and reported no unknown enum value, and the bytes, unmarshaled,
+// equal its message (proto.Equal). The bytes do not share body's memory.
+func (m *Method) Transcode(body []byte, contentType string) ([]byte, bool) {
+	if !m.transcodable || len(body) == 0 || mediaTypeOf(contentType) != "application/json" {
+		return nil, false
+	}
+	t := transcoders.Get().(*transcoder)
+	defer t.release()
+	t.d.data = body
+	if m.responseBody != nil {
+		if c := t.d.next(); c == 'n' || c == 0 {
+			return nil, false
+		}
+		t.field(m.responseBody)
+	} else {
+		if t.d.next() != '{' {
+			return nil, false
+		}
+		t.message(m.response)
+	}
+	if t.failed() {
+		return nil, false
+	}
+	if t.d.next(); t.d.pos != len(t.d.data) {
+		return nil, false
+	}
+	return t.w.assemble(make([]byte, 0, len(t.w.out)+t.w.extra)), true
+}
+
+// transcodable reports whether the transcoder writes every field of pl
+// and of the messages within it; seen holds the plans being checked, for
+// recursive messages.
+func transcodable(pl *plan, seen map[*plan]bool) bool {
+	if seen[pl] {
+		return true
+	}
+	seen[pl] = true
+	switch pl.wkt {
+	case wktTimestamp, wktStruct, wktValue:
+		return true
+	}
+	if len(pl.fields) > maxTranscodeFields || len(pl.tagged) > 64 {
+		return false
+	}
+	if pl.untagged != nil {
+		for _, v := range pl.untagged.variants {
+			// The decoder writes a variant's properties straight into it:
+			// its own oneofs are not looked at.
+			if len(v.msg.oneofs) > 0 || v.msg.wrapper != nil || !transcodable(v.msg, seen) {
+				return false
+			}
+		}
+	}
+	for _, fp := range pl.fields {
+		if fp.isMap && fp.fd.MapKey().Kind() != protoreflect.StringKind {
+			return false
+		}
+		switch fp.value.kind {
+		case protoreflect.StringKind, protoreflect.BoolKind, protoreflect.Int32Kind, protoreflect.Int64Kind,
+			protoreflect.DoubleKind, protoreflect.FloatKind, protoreflect.EnumKind:
+		case protoreflect.MessageKind:
+			if !transcodable(fp.value.msg, seen) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// transcoder is the state of one transcoding: a decoder to read the JSON
+// with, and the writer of the binary encoding. Transcoders are pooled.
+type transcoder struct {
+	d     decoder
+	w     wireWriter
+	depth int
+	bail  bool
+	keys  map[string]struct{} // scratch for a map's keys (see mapField)
+}
+
+var transcoders = sync.Pool{New: func() any { return new(transcoder) }}
+
+// maxPooledBytes bounds the buffers a pooled transcoder keeps.
+const maxPooledBytes = 4 << 20
+
+func (t *transcoder) release() {
+	if cap(t.w.out) > maxPooledBytes || cap(t.d.buf) > maxPooledBytes {
+		return
+	}
+	*t = transcoder{
+		d:    decoder{buf: t.d.buf[:0], stack: t.d.stack[:0]},
+		w:    wireWriter{out: t.w.out[:0], marks: t.w.marks[:0]},
+		keys: t.keys,
+	}
+	transcoders.Put(t)
+}
+
+// failed reports whether the transcoder gave up or the JSON was bad.
+func (t *transcoder) failed() bool { return t.bail || t.d.err != nil }
+
+// giveUp stops the transcoding: the body is decoded instead.
+func (t *transcoder) giveUp() {
+	t.bail = true
+	t.d.pos = len(t.d.data) // stop reading
+}
+
+// wireWriter writes a binary encoding whose nested messages' tags and
+// lengths are put in at the end, by assemble.
+type wireWriter struct {
+	out   []byte // the content, without the nested messages' tags and lengths
+	marks []mark // the nested messages, in the order they start
+	extra int    // the bytes of the tags and lengths of the messages closed
+}
+
+// mark is where a nested message starts in wireWriter.out, its tag and
+// its length.
+type mark struct {
+	pos    int
+	tag    uint64
+	length int
+}
+
+// frame is an open nested message.
+type frame struct {
+	mark  int
+	extra int
+}
+
+// open starts a nested message at the end of the content.
+func (w *wireWriter) open() frame {
+	w.marks = append(w.marks, mark{pos: len(w.out)})
+	return frame{mark: len(w.marks) - 1, extra: w.extra}
+}
+
+// close ends the nested message f as field num: its length is what was
+// written since it was opened, with the tags and lengths of the messages
+// within it.
+func (w *wireWriter) close(f frame, num protowire.Number) {
+	m := &w.marks[f.mark]
+	m.tag = uint64(protowire.EncodeTag(num, protowire.BytesType))
+	m.length = len(w.out) - m.pos + w.extra - f.extra
+	w.extra += protowire.SizeVarint(m.tag) + protowire.SizeVarint(uint64(m.length))
+}
+
+// assemble appends the encoding to dst: the content, with each nested
+// message's tag and length before it.
+func (w *wireWriter) assemble(dst []byte) []byte {
+	prev := 0
+	for _, m := range w.marks {
+		dst = append(dst, w.out[prev:m.pos]...)
+		dst = protowire.AppendVarint(dst, m.tag)
+		dst = protowire.AppendVarint(dst, uint64(m.length))
+		prev = m.pos
+	}
+	return append(dst, w.out[prev:]...)
+}
+
+func (w *wireWriter) tag(num protowire.Number, typ protowire.Type) {
+	w.out = protowire.AppendVarint(w.out, uint64(protowire.EncodeTag(num, typ)))
+}
+
+func (w *wireWriter) bytes(num protowire.Number, b []byte) {
+	w.tag(num, protowire.BytesType)
+	w.out = protowire.AppendVarint(w.out, uint64(len(b)))
+	w.out = append(w.out, b...)
+}
+
+// deeper counts a level of nesting, giving up beyond the bound.
+func (t *transcoder) deeper() bool {
+	t.depth++
+	if t.depth > maxTranscodeDepth {
+		t.giveUp()
+		return false
+	}
+	return true
+}
+
+// field writes the value of the property at the cursor as fp's field. A
+// null leaves the field unset, as the decoder's does.
+func (t *transcoder) field(fp *fieldPlan) {
+	d := &t.d
+	if d.next() == 'n' {
+		d.literal("null")
+		if fp.tagged >= 0 {
+			t.giveUp() // the decoder clears the oneof only if it holds this field
+		}
+		return
+	}
+	num := fp.fd.Number()
+	switch {
+	case fp.isMap:
+		t.mapField(fp)
+	case fp.list:
+		t.list(fp)
+	case fp.value.msg != nil:
+		f := t.w.open()
+		t.message(fp.value.msg)
+		t.w.close(f, num)
+	default:
+		t.scalar(&fp.value, num, fp.presence)
+	}
+}
+
+// list writes a JSON array as a repeated field: messages and strings one
+// record each, numbers, booleans and enums packed.
+func (t *transcoder) list(fp *fieldPlan) {
+	d := &t.d
+	if !d.want('[', "an array") {
+		t.giveUp()
+		return
+	}
+	num := fp.fd.Number()
+	el := fp.value.msg
+	packed := el == nil && fp.value.kind != protoreflect.StringKind
+	var f frame
+	n := 0
+	for first := true; d.element(&first); n++ {
+		if d.next() == 'n' { // the decoder's zero or empty element
+			t.giveUp()
+			return
+		}
+		switch {
+		case el != nil:
+			f := t.w.open()
+			t.message(el)
+			t.w.close(f, num)
+		case packed:
+			if n == 0 {
+				f = t.w.open()
+			}
+			t.packed(&fp.value)
+		default:
+			t.scalar(&fp.value, num, true)
+		}
+		if t.failed() {
+			return
+		}
+	}
+	if packed && n > 0 {
+		t.w.close(f, num)
+	}
+}
+
+// mapField writes a JSON object as a map field, an entry per property.
+func (t *transcoder) mapField(fp *fieldPlan) {
+	d := &t.d
+	if !d.want('{', "an object") {
+		t.giveUp()
+		return
+	}
+	num := fp.fd.Number()
+	el := fp.value.msg
+	if el != nil {
+		clear(t.keys)
+	}
+	for first, n := true, 0; d.member(&first); n++ {
+		if el != nil {
+			// The decoder merges a message given twice under one key;
+			// the binary encoding would replace it.
+			key := d.str(d.key)
+			if t.keys == nil {
+				t.keys = map[string]struct{}{}
+			}
+			if _, dup := t.keys[key]; dup {
+				t.giveUp()
+				return
+			}
+			t.keys[key] = struct{}{}
+		}
+		if d.next() == 'n' {
+			t.giveUp()
+			return
+		}
+		entry := t.w.open()
+		t.w.bytes(1, d.key)
+		if el != nil {
+			// The keys are checked before the value: it may hold maps too.
+			f := t.w.open()
+			t.message(el)
+			t.w.close(f, 2)
+		} else {
+			t.scalar(&fp.value, 2, true)
+		}
+		t.w.close(entry, num)
+		if t.failed() {
+			return
+		}
+	}
+}
+
+// message writes the value at the cursor as pl's message's content: an
+// object, a well-known type's JSON form, or a wrapper's one field's value.
+func (t *transcoder) message(pl *plan) {
+	if !t.deeper() {
+		return
+	}
+	defer func() { t.depth-- }()
+	d := &t.d
+	switch pl.wkt {
+	case wktTimestamp:
+		t.timestamp()
+		return
+	case wktStruct:
+		if !d.want('{', "an object") {
+			t.giveUp()
+			return
+		}
+		t.structFields()
+		return
+	case wktValue:
+		t.jsonValue()
+		return
+	}
+	if pl.wrapper != nil {
+		t.field(pl.wrapper)
+		return
+	}
+	if !d.want('{', "an object") {
+		t.giveUp()
+		return
+	}
+	if pl.untagged != nil {
+		t.untagged(pl)
+		return
+	}
+	var seen [maxTranscodeFields / 64]uint64
+	var oneofs uint64
+	hint := 0
+	for first := true; d.member(&first); {
+		fp := pl.lookupFrom(d.key, &hint)
+		if fp == nil {
+			d.skip()
+			continue
+		}
+		if !t.first(fp, &seen, &oneofs) {
+			return
+		}
+		t.field(fp)
+	}
+	t.checkOneofs(pl, oneofs)
+}
+
+// first notes that fp's property was given, and reports whether it is the
+// first time, for fp and for its oneof; else it gives up: the decoder
+// would replace, merge or clear what the encoding holds.
+func (t *transcoder) first(fp *fieldPlan, seen *[maxTranscodeFields / 64]uint64, oneofs *uint64) bool {
+	word, bit := &seen[fp.index/64], uint64(1)<<(fp.index%64)
+	if *word&bit != 0 {
+		t.giveUp()
+		return false
+	}
+	*word |= bit
+	if fp.tagged >= 0 {
+		if *oneofs&(1<<fp.tagged) != 0 {
+			t.giveUp()
+			return false
+		}
+		*oneofs |= 1 << fp.tagged
+	}
+	return true
+}
+
+// checkOneofs gives up unless each tagged oneof of pl was given: the
+// decoder would fail.
+func (t *transcoder) checkOneofs(pl *plan, oneofs uint64) {
+	if !t.failed() && oneofs != 1<<len(pl.tagged)-1 {
+		t.giveUp()
+	}
+}
+
+// untagged writes an object, whose '{' is at the cursor, that holds one of
+// pl's untagged variants: the variant's properties as its message, in a
+// first pass over the object, then pl's own properties, in a second pass
+// made only if the first met any.
+func (t *transcoder) untagged(pl *plan) {
+	d := &t.d
+	start := d.pos
+	variant := d.chooseVariant(pl.untagged)
+	if variant == nil {
+		t.giveUp()
+		return
+	}
+	var seen [maxTranscodeFields / 64]uint64
+	var unused uint64
+	own := false
+	f := t.w.open()
+	hint, vhint := 0, 0
+	for first := true; d.member(&first); {
+		if pl.lookupFrom(d.key, &hint) != nil {
+			own = true
+			d.skip()
+			continue
+		}
+		fp := variant.msg.lookupFrom(d.key, &vhint)
+		if fp == nil {
+			d.skip()
+			continue
+		}
+		if !t.first(fp, &seen, &unused) {
+			return
+		}
+		t.field(fp)
+	}
+	t.w.close(f, variant.fd.Number())
+	var oneofs uint64
+	if own && !t.failed() {
+		end := d.pos
+		d.pos, hint = start, 0
+		seen = [maxTranscodeFields / 64]uint64{}
+		for first := true; d.member(&first); {
+			fp := pl.lookupFrom(d.key, &hint)
+			if fp == nil {
+				d.skip()
+				continue
+			}
+			if !t.first(fp, &seen, &oneofs) {
+				return
+			}
+			t.field(fp)
+		}
+		if d.pos != end && !t.failed() {
+			t.giveUp()
+		}
+	}
+	t.checkOneofs(pl, oneofs)
+}
+
+// scalar writes a value that is not a message as field num; a zero value
+// only with presence.
+func (t *transcoder) scalar(v *valuePlan, num protowire.Number, presence bool) {
+	d, w := &t.d, &t.w
+	switch v.kind {
+	case protoreflect.StringKind:
+		if !d.want('"', "a string") {
+			t.giveUp()
+			return
+		}
+		b := d.rawString()
+		if d.err == nil && (len(b) > 0 || presence) {
+			w.bytes(num, b)
+		}
+		return
+	}
+	at := len(w.out)
+	w.tag(num, wireType(v.kind))
+	if !t.packed(v) {
+		w.out = w.out[:at]
+		return
+	}
+	if !presence && isZero(w.out[at:], v.kind) {
+		w.out = w.out[:at]
+	}
+}
+
+func wireType(k protoreflect.Kind) protowire.Type {
+	switch k {
+	case protoreflect.DoubleKind:
+		return protowire.Fixed64Type
+	case protoreflect.FloatKind:
+		return protowire.Fixed32Type
+	}
+	return protowire.VarintType
+}
+
+// isZero reports whether a record's value, the last bytes of rec, is zero.
+func isZero(rec []byte, k protoreflect.Kind) bool {
+	switch k {
+	case protoreflect.DoubleKind:
+		return string(rec[len(rec)-8:]) == "\x00\x00\x00\x00\x00\x00\x00\x00"
+	case protoreflect.FloatKind:
+		return string(rec[len(rec)-4:]) == "\x00\x00\x00\x00"
+	}
+	return rec[len(rec)-1] == 0 // a varint ending in 0 is zero
+}
+
+// packed writes a number, boolean or enum value without a tag. It reports
+// false when it gave up.
+func (t *transcoder) packed(v *valuePlan) bool {
+	d, w := &t.d, &t.w
+	switch v.kind {
+	case protoreflect.BoolKind:
+		switch d.next() {
+		case 't':
+			d.literal("true")
+			w.out = append(w.out, 1)
+		case 'f':
+			d.literal("false")
+			w.out = append(w.out, 0)
+		default:
+			t.giveUp()
+		}
+	case protoreflect.Int32Kind:
+		n, ok := d.integer(math.MinInt32, math.MaxInt32, "")
+		if !ok {
+			t.giveUp()
+			return false
+		}
+		w.out = protowire.AppendVarint(w.out, uint64(n))
+	case protoreflect.Int64Kind:
+		n, ok := d.integer(math.MinInt64, math.MaxInt64, "")
+		if !ok {
+			t.giveUp()
+			return false
+		}
+		w.out = protowire.AppendVarint(w.out, uint64(n))
+	case protoreflect.DoubleKind, protoreflect.FloatKind:
+		f, ok := d.float()
+		if !ok {
+			t.giveUp()
+			return false
+		}
+		if v.kind == protoreflect.FloatKind {
+			w.out = protowire.AppendFixed32(w.out, math.Float32bits(float32(f)))
+		} else {
+			w.out = protowire.AppendFixed64(w.out, math.Float64bits(f))
+		}
+	case protoreflect.EnumKind:
+		if !d.want('"', "a string") {
+			t.giveUp()
+			return false
+		}
+		b := d.rawString()
+		n, known := v.enum.byREST[string(b)]
+		if !known && len(b) > 0 { // reported by the decoder
+			t.giveUp()
+			return false
+		}
+		w.out = protowire.AppendVarint(w.out, uint64(int64(n)))
+	default:
+		t.giveUp()
+	}
+	return !t.failed()
+}
+
+// timestamp writes an RFC 3339 string as a Timestamp's content.
+func (t *transcoder) timestamp() {
+	d := &t.d
+	if !d.want('"', "a string") {
+		t.giveUp()
+		return
+	}
+	b := d.rawString()
+	if d.err != nil {
+		return
+	}
+	ts, err := ParseTimestamp(string(b))
+	if err != nil {
+		t.giveUp()
+		return
+	}
+	if ts.Seconds != 0 {
+		t.w.tag(1, protowire.VarintType)
+		t.w.out = protowire.AppendVarint(t.w.out, uint64(ts.Seconds))
+	}
+	if ts.Nanos != 0 {
+		t.w.tag(2, protowire.VarintType)
+		t.w.out = protowire.AppendVarint(t.w.out, uint64(ts.Nanos))
+	}
+}
+
+// structFields writes the members of an object, whose '{' is at the
+// cursor, as a Struct's content: an entry of its fields map each. A key
+// given twice is written twice; the last wins, as in the decoder's map.
+func (t *transcoder) structFields() {
+	if !t.deeper() {
+		return
+	}
+	d := &t.d
+	for first := true; d.member(&first); {
+		entry := t.w.open()
+		t.w.bytes(1, d.key) // before the value, which may reuse the key's buffer
+		value := t.w.open()
+		t.jsonValue()
+		t.w.close(value, 2)
+		t.w.close(entry, 1)
+	}
+	t.depth--
+}
+
+// jsonValue writes any JSON value as a Value's content.
+func (t *transcoder) jsonValue() {
+	d, w := &t.d, &t.w
+	switch c := d.next(); c {
+	case '{':
+		f := w.open()
+		t.structFields()
+		w.close(f, 5)
+	case '[':
+		if !t.deeper() {
+			return
+		}
+		list := w.open()
+		for first := true; d.element(&first); {
+			f := w.open()
+			t.jsonValue()
+			w.close(f, 1)
+		}
+		w.close(list, 6)
+		t.depth--
+	case '"':
+		b := d.rawString()
+		w.bytes(3, b)
+	case 't':
+		d.literal("true")
+		w.out = append(w.out, 4<<3, 1)
+	case 'f':
+		d.literal("false")
+		w.out = append(w.out, 4<<3, 0)
+	case 'n':
+		d.literal("null")
+		w.out = append(w.out, 1<<3, 0)
+	case 0:
+		t.giveUp()
+	default:
+		f, ok := d.float()
+		if !ok {
+			t.giveUp()
+			return
+		}
+		w.tag(2, protowire.Fixed64Type)
+		w.out = protowire.AppendFixed64(w.out, math.Float64bits(f))
+	}
+}

@@ -1,0 +1,201 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ampersand-connect/gateway/internal/demo"
+)
+
+// checkTranscode holds Transcode to NewResponse on body, as m's answer:
+// when it writes bytes, NewResponse succeeds without reporting an unknown
+// enum value, and its message equals the bytes unmarshaled. It reports
+// whether Transcode wrote.
+func checkTranscode(t testing.TB, m *Method, body []byte) bool {
+	t.Helper()
+	wire, ok := m.Transcode(body, "application/json")
+	if !ok {
+		return false
+	}
+	var unknown []string
+	want, err := m.NewResponse(body, "application/json", func(path, _ string) { unknown = append(unknown, path) })
+	if err != nil {
+		t.Fatalf("%s: transcoded a body the decoder refuses (%v): %.200q", m.desc.Name(), err, body)
+	}
+	if len(unknown) > 0 {
+		t.Fatalf("%s: transcoded a body with unknown enum values at %v", m.desc.Name(), unknown)
+	}
+	got := m.response.newMessage().Interface()
+	if err := proto.Unmarshal(wire, got); err != nil {
+		t.Fatalf("%s: the transcoded bytes do not unmarshal: %v", m.desc.Name(), err)
+	}
+	if !proto.Equal(got, want) {
+		t.Fatalf("%s: transcoded and decoded differ for %.300q:\n%s\n%s", m.desc.Name(), body,
+			prototext.Format(got), prototext.Format(want))
+	}
+	return true
+}
+
+// restBody is the REST JSON body of a populated response of m.
+func restBody(t testing.TB, m *Method) []byte {
+	t.Helper()
+	resp := m.response.newMessage()
+	populate(resp, 0)
+	e := &encoder{}
+	e.message(m.response, resp)
+	if e.err != nil {
+		t.Fatal(e.err)
+	}
+	if m.responseBody == nil {
+		return e.buf
+	}
+	var props map[string]json.RawMessage
+	if err := json.Unmarshal(e.buf, &props); err != nil {
+		t.Fatal(err)
+	}
+	return props[m.responseBody.name]
+}
+
+func TestTranscodeEveryMethod(t *testing.T) {
+	t.Parallel()
+	transcoded := 0
+	for _, m := range allMethods {
+		body := restBody(t, m)
+		if len(body) == 0 {
+			continue // an empty response: nothing to transcode
+		}
+		if checkTranscode(t, m, body) {
+			transcoded++
+		} else if m.transcodable {
+			t.Errorf("%s: a populated response was not transcoded: %.300s", m.desc.Name(), body)
+		}
+	}
+	if transcoded < 60 {
+		t.Errorf("%d methods transcoded, want most of the 82", transcoded)
+	}
+	for _, name := range []string{"GetIntegration", "ListIntegrations", "GetInstallation", "ListInstallations"} {
+		i := slices.IndexFunc(allMethods, func(m *Method) bool { return string(m.desc.Name()) == name })
+		if !allMethods[i].transcodable {
+			t.Errorf("%s is not transcoded", name)
+		}
+	}
+}
+
+func TestTranscodeMatchesDecode(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("testdata/integrations/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no inputs: %v", err)
+	}
+	for _, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTranscode(t, getIntegration, body)
+	}
+	// What the service sees in the normal run of things is transcoded.
+	list := allMethods[slices.IndexFunc(allMethods, func(m *Method) bool { return m.desc.Name() == "ListIntegrations" })]
+	one := demo.Sized(0)
+	for _, c := range []struct {
+		m    *Method
+		body []byte
+	}{
+		{getIntegration, one},
+		{getIntegration, demo.Sized(1 << 20)},
+		{getIntegration, mustRead(t, "testdata/integrations/full.json")},
+		{getIntegration, mustRead(t, "testdata/integrations/unicode.json")},
+		{getIntegration, mustRead(t, "testdata/integrations/timestamps.json")},
+		{list, []byte("[]")},
+		{list, slices.Concat([]byte("[\n"), one, []byte(",\n"), one, []byte("]\n"))},
+		{getIntegration, []byte(`{"id":"x","latestRevision":{"content":{"read":{"objects":[{"requiredFields":[{"fieldName":"a"},{"mapToName":"b","mapToDisplayName":"B"}]}]}}}}`)},
+		{getIntegration, []byte(`{"id":"caf\u00e9 \"q\"","name":"\ud83d\ude00"}`)},
+		{getIntegration, []byte(`{"ID":"case-insensitive","createTime":"2024-01-01T00:00:00.5+02:00"}`)},
+		{getIntegration, []byte(`{"id":"","name":null,"latestRevision":null}`)},
+	} {
+		if !checkTranscode(t, c.m, c.body) {
+			t.Errorf("%s: not transcoded: %.200s", c.m.desc.Name(), c.body)
+		}
+	}
+}
+
+// TestTranscodeGivesUp: what the decoder would refuse, report, replace or
+// merge is left to it.
+func TestTranscodeGivesUp(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		``, `null`, `[]`, `"x"`, `{`, `{"id":"x"} x`, `{"id":"x",}`,
+		`{"id":"x","id":"y"}`,
+		`{"id":"x","ID":"y"}`,
+		`{"latestRevision":{"content":{"read":{"objects":[null]}}}}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"requiredFields":[null]}]}}}}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"requiredFields":[{"fieldName":5}]}]}}}}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"requiredFields":[{"fieldName":"a","fieldName":"b"}]}]}}}}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"backfill":{"defaultPeriod":{"days":1.5}}}]}}}}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"backfill":{"defaultPeriod":{"days":99999999999}}}]}}}}`,
+		`{"latestRevision":{"content":{"read":{"objects":[{"enabled":"sometimes"}]}}}}`,
+		`{"createTime":"yesterday"}`,
+		`{"id":"\ud800"}` + " x",
+	} {
+		if _, ok := getIntegration.Transcode([]byte(body), "application/json"); ok {
+			t.Errorf("transcoded %s", body)
+		}
+	}
+	if _, ok := getIntegration.Transcode(demo.Sized(0), "text/plain"); ok {
+		t.Error("transcoded text/plain")
+	}
+	deep := bytes.Repeat([]byte(`{"latestRevision":`), 200)
+	if _, ok := getIntegration.Transcode(deep, "application/json"); ok {
+		t.Error("transcoded a body nested past the bound")
+	}
+}
+
+func mustRead(t *testing.T, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FuzzTranscodeMatchesDecode holds the transcoder to the decoder on
+// arbitrary bodies of any method's answer.
+func FuzzTranscodeMatchesDecode(f *testing.F) {
+	get := uint16(slices.IndexFunc(allMethods, func(m *Method) bool { return m.desc.Name() == "GetIntegration" }))
+	addCorpusWith(f, "testdata/integrations/*.json", func(body []byte) { f.Add(get, body) })
+	f.Add(get, demo.Sized(0))
+	for i, m := range allMethods {
+		f.Add(uint16(i), restBody(f, m))
+		f.Add(uint16(i), []byte(`{}`))
+		f.Add(uint16(i), []byte(`[{"id":"x","name":"n","createTime":"2024-01-01T00:00:00Z"}]`))
+	}
+	f.Fuzz(func(t *testing.T, index uint16, body []byte) {
+		checkTranscode(t, allMethods[int(index)%len(allMethods)], body)
+	})
+}
+
+// BenchmarkTranscode transcodes GetIntegration's answer of about 1.6 KB
+// and 1 MB; BenchmarkDecode with BenchmarkWire (package codec) is the
+// other way.
+func BenchmarkTranscode(b *testing.B) {
+	for _, size := range []int{1600, 1 << 20} {
+		body := demo.Sized(size)
+		b.Run(sizeName(len(body)), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := getIntegration.Transcode(body, "application/json"); !ok {
+					b.Fatal("not transcoded")
+				}
+			}
+		})
+	}
+}
