@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -76,6 +77,7 @@ type fieldPlan struct {
 	index    int
 	tagged   int
 	presence bool
+	num      protowire.Number
 }
 
 // valuePlan says how one value is read and written.
@@ -101,6 +103,7 @@ type oneofPlan struct {
 
 type variantPlan struct {
 	fd  protoreflect.FieldDescriptor
+	num protowire.Number
 	msg *plan
 	// For a generated message, what setting the variant writes: the
 	// oneof's interface field (at oneofOffset) gets the itab of the
@@ -230,7 +233,7 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 }
 
 func makeFieldPlan(fd protoreflect.FieldDescriptor) (*fieldPlan, error) {
-	fp := &fieldPlan{fd: fd, name: fd.JSONName(), list: fd.IsList(), isMap: fd.IsMap()}
+	fp := &fieldPlan{fd: fd, name: fd.JSONName(), list: fd.IsList(), isMap: fd.IsMap(), num: fd.Number()}
 	vd := fd
 	if fd.IsMap() {
 		vd = fd.MapValue()
@@ -284,7 +287,7 @@ func (o *oneofPlan) addVariant(fp *fieldPlan) error {
 	if fp.value.msg == nil || fp.value.msg.wkt != wktNone {
 		return fmt.Errorf("%s: a variant of an untagged oneof must be a message", fp.fd.FullName())
 	}
-	v := &variantPlan{fd: fp.fd, msg: fp.value.msg}
+	v := &variantPlan{fd: fp.fd, msg: fp.value.msg, num: fp.fd.Number()}
 	md := fp.fd.Message()
 	for i := range md.Fields().Len() {
 		fd := md.Fields().Get(i)

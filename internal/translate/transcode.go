@@ -115,7 +115,7 @@ type transcoder struct {
 	w     wireWriter
 	depth int
 	bail  bool
-	keys  map[string]struct{} // scratch for a map's keys (see mapField)
+	keys  []map[string]struct{} // the keys of the maps open, by depth (see mapField)
 }
 
 var transcoders = sync.Pool{New: func() any { return new(transcoder) }}
@@ -126,6 +126,9 @@ const maxPooledBytes = 4 << 20
 func (t *transcoder) release() {
 	if cap(t.w.out) > maxPooledBytes || cap(t.d.buf) > maxPooledBytes {
 		return
+	}
+	for _, keys := range t.keys {
+		clear(keys) // they share the body's bytes
 	}
 	*t = transcoder{
 		d:    decoder{buf: t.d.buf[:0], stack: t.d.stack[:0]},
@@ -188,20 +191,20 @@ func (w *wireWriter) assemble(dst []byte) []byte {
 	prev := 0
 	for _, m := range w.marks {
 		dst = append(dst, w.out[prev:m.pos]...)
-		dst = protowire.AppendVarint(dst, m.tag)
-		dst = protowire.AppendVarint(dst, uint64(m.length))
+		dst = appendVarint(dst, m.tag)
+		dst = appendVarint(dst, uint64(m.length))
 		prev = m.pos
 	}
 	return append(dst, w.out[prev:]...)
 }
 
 func (w *wireWriter) tag(num protowire.Number, typ protowire.Type) {
-	w.out = protowire.AppendVarint(w.out, uint64(protowire.EncodeTag(num, typ)))
+	w.out = appendVarint(w.out, uint64(protowire.EncodeTag(num, typ)))
 }
 
 func (w *wireWriter) bytes(num protowire.Number, b []byte) {
 	w.tag(num, protowire.BytesType)
-	w.out = protowire.AppendVarint(w.out, uint64(len(b)))
+	w.out = appendVarint(w.out, uint64(len(b)))
 	w.out = append(w.out, b...)
 }
 
@@ -226,7 +229,7 @@ func (t *transcoder) field(fp *fieldPlan) {
 		}
 		return
 	}
-	num := fp.fd.Number()
+	num := fp.num
 	switch {
 	case fp.isMap:
 		t.mapField(fp)
@@ -249,7 +252,7 @@ func (t *transcoder) list(fp *fieldPlan) {
 		t.giveUp()
 		return
 	}
-	num := fp.fd.Number()
+	num := fp.num
 	el := fp.value.msg
 	packed := el == nil && fp.value.kind != protoreflect.StringKind
 	var f frame
@@ -288,24 +291,28 @@ func (t *transcoder) mapField(fp *fieldPlan) {
 		t.giveUp()
 		return
 	}
-	num := fp.fd.Number()
+	num := fp.num
 	el := fp.value.msg
+	var keys map[string]struct{}
 	if el != nil {
-		clear(t.keys)
+		// A map within a value is a message deeper: each map open has a
+		// set of its own.
+		for len(t.keys) <= t.depth {
+			t.keys = append(t.keys, map[string]struct{}{})
+		}
+		keys = t.keys[t.depth]
+		clear(keys)
 	}
 	for first, n := true, 0; d.member(&first); n++ {
 		if el != nil {
 			// The decoder merges a message given twice under one key;
 			// the binary encoding would replace it.
 			key := d.str(d.key)
-			if t.keys == nil {
-				t.keys = map[string]struct{}{}
-			}
-			if _, dup := t.keys[key]; dup {
+			if _, dup := keys[key]; dup {
 				t.giveUp()
 				return
 			}
-			t.keys[key] = struct{}{}
+			keys[key] = struct{}{}
 		}
 		if d.next() == 'n' {
 			t.giveUp()
@@ -441,7 +448,7 @@ func (t *transcoder) untagged(pl *plan) {
 		}
 		t.field(fp)
 	}
-	t.w.close(f, variant.fd.Number())
+	t.w.close(f, variant.num)
 	var oneofs uint64
 	if own && !t.failed() {
 		end := d.pos
@@ -535,14 +542,14 @@ func (t *transcoder) packed(v *valuePlan) bool {
 			t.giveUp()
 			return false
 		}
-		w.out = protowire.AppendVarint(w.out, uint64(n))
+		w.out = appendVarint(w.out, uint64(n))
 	case protoreflect.Int64Kind:
 		n, ok := d.integer(math.MinInt64, math.MaxInt64, "")
 		if !ok {
 			t.giveUp()
 			return false
 		}
-		w.out = protowire.AppendVarint(w.out, uint64(n))
+		w.out = appendVarint(w.out, uint64(n))
 	case protoreflect.DoubleKind, protoreflect.FloatKind:
 		f, ok := d.float()
 		if !ok {
@@ -565,7 +572,7 @@ func (t *transcoder) packed(v *valuePlan) bool {
 			t.giveUp()
 			return false
 		}
-		w.out = protowire.AppendVarint(w.out, uint64(int64(n)))
+		w.out = appendVarint(w.out, uint64(int64(n)))
 	default:
 		t.giveUp()
 	}
@@ -590,11 +597,11 @@ func (t *transcoder) timestamp() {
 	}
 	if ts.Seconds != 0 {
 		t.w.tag(1, protowire.VarintType)
-		t.w.out = protowire.AppendVarint(t.w.out, uint64(ts.Seconds))
+		t.w.out = appendVarint(t.w.out, uint64(ts.Seconds))
 	}
 	if ts.Nanos != 0 {
 		t.w.tag(2, protowire.VarintType)
-		t.w.out = protowire.AppendVarint(t.w.out, uint64(ts.Nanos))
+		t.w.out = appendVarint(t.w.out, uint64(ts.Nanos))
 	}
 }
 
@@ -660,4 +667,13 @@ func (t *transcoder) jsonValue() {
 		w.tag(2, protowire.Fixed64Type)
 		w.out = protowire.AppendFixed64(w.out, math.Float64bits(f))
 	}
+}
+
+// appendVarint is protowire.AppendVarint with the one-byte case inlined:
+// most tags and lengths.
+func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
 }
