@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
@@ -34,8 +35,13 @@ type Method struct {
 	responseBody *fieldPlan
 	// transcodable says that [Method.Transcode] covers the response.
 	transcodable bool
-	project      protoreflect.FieldDescriptor
-	template     string // the path with its parameters' REST names
+	// giveUps counts the transcodings given up in a row, skipped the
+	// calls not tried since, attempts those tried (see Transcode).
+	giveUps  atomic.Int32
+	skipped  atomic.Uint32
+	attempts atomic.Uint64
+	project  protoreflect.FieldDescriptor
+	template string // the path with its parameters' REST names
 }
 
 // segment is a literal part of a path template, or the field that fills a

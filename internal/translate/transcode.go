@@ -40,9 +40,41 @@ const maxTranscodeFields = 256
 // succeeded and reported no unknown enum value, and the bytes, unmarshaled,
 // equal its message (proto.Equal). The bytes do not share body's memory.
 func (m *Method) Transcode(body []byte, contentType string) ([]byte, bool) {
-	if !m.transcodable || len(body) == 0 || mediaTypeOf(contentType) != "application/json" {
+	if !m.transcodes(body, contentType) {
 		return nil, false
 	}
+	// An upstream whose answers the transcoder keeps giving up on (a new
+	// enum value in every body, say) would have each read twice: after
+	// maxGiveUps in a row, only one call in retryEvery tries.
+	if m.giveUps.Load() >= maxGiveUps && m.skipped.Add(1)%retryEvery != 0 {
+		return nil, false
+	}
+	m.attempts.Add(1)
+	wire, ok := m.transcode(body)
+	switch {
+	case !ok:
+		m.giveUps.Add(1)
+	case m.giveUps.Load() != 0:
+		m.giveUps.Store(0)
+	}
+	return wire, ok
+}
+
+// maxGiveUps and retryEvery are how Transcode stops trying on a method
+// whose answers it gives up on: after maxGiveUps in a row, it tries one
+// call in retryEvery, until one succeeds.
+const (
+	maxGiveUps = 8
+	retryEvery = 16
+)
+
+// transcodes reports whether the transcoder reads body at all.
+func (m *Method) transcodes(body []byte, contentType string) bool {
+	return m.transcodable && len(body) > 0 && mediaTypeOf(contentType) == "application/json"
+}
+
+// transcode is Transcode on a body it reads.
+func (m *Method) transcode(body []byte) ([]byte, bool) {
 	t := transcoders.Get().(*transcoder)
 	defer t.release()
 	t.d.data = body

@@ -20,7 +20,7 @@ import (
 // whether Transcode wrote.
 func checkTranscode(t testing.TB, m *Method, body []byte) bool {
 	t.Helper()
-	wire, ok := m.Transcode(body, "application/json")
+	wire, ok := transcodeOnce(m, body, "application/json")
 	if !ok {
 		return false
 	}
@@ -41,6 +41,15 @@ func checkTranscode(t testing.TB, m *Method, body []byte) bool {
 			prototext.Format(got), prototext.Format(want))
 	}
 	return true
+}
+
+// transcodeOnce is Transcode without its memory of the bodies given up
+// on, which would have it skip most of a test's bodies.
+func transcodeOnce(m *Method, body []byte, contentType string) ([]byte, bool) {
+	if !m.transcodes(body, contentType) {
+		return nil, false
+	}
+	return m.transcode(body)
 }
 
 // restBody is the REST JSON body of a populated response of m.
@@ -144,15 +153,15 @@ func TestTranscodeGivesUp(t *testing.T) {
 		`{"createTime":"yesterday"}`,
 		`{"id":"\ud800"}` + " x",
 	} {
-		if _, ok := getIntegration.Transcode([]byte(body), "application/json"); ok {
+		if _, ok := transcodeOnce(getIntegration, []byte(body), "application/json"); ok {
 			t.Errorf("transcoded %s", body)
 		}
 	}
-	if _, ok := getIntegration.Transcode(demo.Sized(0), "text/plain"); ok {
+	if _, ok := transcodeOnce(getIntegration, demo.Sized(0), "text/plain"); ok {
 		t.Error("transcoded text/plain")
 	}
 	deep := bytes.Repeat([]byte(`{"latestRevision":`), 200)
-	if _, ok := getIntegration.Transcode(deep, "application/json"); ok {
+	if _, ok := transcodeOnce(getIntegration, deep, "application/json"); ok {
 		t.Error("transcoded a body nested past the bound")
 	}
 }
@@ -200,5 +209,47 @@ func BenchmarkTranscode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTranscodeStopsTryingWhatItGivesUpOn: bodies the transcoder gives up
+// on are read twice (then decoded); after maxGiveUps in a row it tries one
+// call in retryEvery, and a success makes it try every call again.
+func TestTranscodeStopsTryingWhatItGivesUpOn(t *testing.T) {
+	md := getIntegration.desc
+	m, err := NewMethod(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := mustRead(t, "testdata/integrations/unknown.json")
+	for range maxGiveUps {
+		if _, ok := m.Transcode(unknown, "application/json"); ok {
+			t.Fatal("transcoded an unknown enum value")
+		}
+	}
+	before := m.attempts.Load()
+	for range 2 * retryEvery {
+		m.Transcode(unknown, "application/json")
+	}
+	if tried := m.attempts.Load() - before; tried != 2 {
+		t.Errorf("tried %d of %d calls after %d give-ups, want 2", tried, 2*retryEvery, maxGiveUps)
+	}
+	good := demo.Sized(0)
+	for i := 0; ; i++ {
+		if _, ok := m.Transcode(good, "application/json"); ok {
+			break
+		}
+		if i > retryEvery {
+			t.Fatal("never tried again")
+		}
+	}
+	before = m.attempts.Load()
+	for range 4 {
+		if _, ok := m.Transcode(good, "application/json"); !ok {
+			t.Fatal("not transcoded after a success")
+		}
+	}
+	if m.attempts.Load()-before != 4 {
+		t.Error("not every call tried after a success")
 	}
 }
