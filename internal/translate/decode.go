@@ -149,7 +149,7 @@ func (d *decoder) field(fp *fieldPlan, m protoreflect.Message) {
 		}
 		mp := m.Mutable(fp.fd).Map()
 		for first := true; d.member(&first); {
-			key := d.str(d.key)
+			key := d.str(d.key())
 			d.pushKey(key)
 			mk := protoreflect.ValueOfString(key).MapKey()
 			if fp.value.msg != nil {
@@ -326,10 +326,10 @@ func (d *decoder) message(pl *plan, m protoreflect.Message) {
 		vm = m.Mutable(variant.fd).Message()
 	}
 	for first := true; d.member(&first); {
-		fp := pl.lookup(d.key)
+		fp := pl.lookup(d.key())
 		target := m
 		if fp == nil && variant != nil {
-			fp = variant.msg.lookup(d.key)
+			fp = variant.msg.lookup(d.key())
 			target = vm
 		}
 		if fp == nil {
@@ -458,7 +458,7 @@ func (d *decoder) chooseVariant(o *oneofPlan) *variantPlan {
 	for first := true; d.member(&first); {
 		i := -1
 		for j, name := range o.required {
-			if string(d.key) == name {
+			if string(d.key()) == name {
 				i = j
 				break
 			}
@@ -567,7 +567,7 @@ func (d *decoder) structFields(s *structpb.Struct) {
 		s.Fields = map[string]*structpb.Value{}
 	}
 	for first := true; d.member(&first); {
-		key := d.str(d.key)
+		key := d.str(d.key())
 		v := &structpb.Value{}
 		d.jsonValue(v)
 		s.Fields[key] = v

@@ -274,7 +274,7 @@ func (d *decoder) messageWith(pl *plan, base unsafe.Pointer, m protoreflect.Mess
 	}
 	hint, vhint := 0, 0
 	for first := true; d.member(&first); {
-		fp := pl.lookupFrom(d.key, &hint)
+		fp := pl.lookupFrom(d.key(), &hint)
 		if fp != nil {
 			d.push(fp.name)
 			d.fieldAt(fp, base, pl, view)
@@ -282,7 +282,7 @@ func (d *decoder) messageWith(pl *plan, base unsafe.Pointer, m protoreflect.Mess
 			continue
 		}
 		if variant != nil {
-			if fp = variant.msg.lookupFrom(d.key, &vhint); fp != nil {
+			if fp = variant.msg.lookupFrom(d.key(), &vhint); fp != nil {
 				d.push(fp.name)
 				d.fieldAt(fp, vbase, variant.msg, func() protoreflect.Message {
 					if vm == nil {

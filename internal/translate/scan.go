@@ -18,15 +18,19 @@ import (
 const maxDepth = 10000
 
 type decoder struct {
-	data        []byte
-	pos         int
-	err         error
-	depth       int
-	key         []byte           // the current property's name (see member)
-	buf         []byte           // scratch for strings with escapes
-	stack       []pathElem       // where the value being decoded is
-	ptrs        []unsafe.Pointer // the elements of the lists being read (see fieldAt)
-	unknownEnum func(path, value string)
+	data  []byte
+	pos   int
+	err   error
+	depth int
+	// The current property's name (see member): d.data[keyAt:keyAt+keyLen],
+	// or d.buf[:keyLen] when it had escapes. Offsets and not a slice:
+	// storing a slice costs a write barrier while the collector runs.
+	keyAt, keyLen int
+	keyInBuf      bool
+	buf           []byte           // scratch for strings with escapes
+	stack         []pathElem       // where the value being decoded is
+	ptrs          []unsafe.Pointer // the elements of the lists being read (see fieldAt)
+	unknownEnum   func(path, value string)
 }
 
 func (d *decoder) fail(reason string) {
@@ -103,7 +107,7 @@ func (d *decoder) literal(lit string) {
 
 // member advances to the next property of the object at the cursor, whose
 // '{' is consumed on the first call (first is then set false), and leaves
-// its name in d.key. It reports false at the object's end or on an error.
+// its name for d.key(). It reports false at the object's end or on an error.
 func (d *decoder) member(first *bool) bool {
 	if *first {
 		*first = false
@@ -131,7 +135,10 @@ func (d *decoder) member(first *bool) bool {
 		d.syntax("want a property name")
 		return false
 	}
-	d.key = d.rawString()
+	start := d.pos + 1
+	key := d.rawString()
+	d.keyAt, d.keyLen = start, len(key)
+	d.keyInBuf = len(key) > 0 && unsafe.SliceData(key) != &d.data[start]
 	if d.next() != ':' {
 		d.syntax("want ':'")
 		return false
@@ -164,6 +171,15 @@ func (d *decoder) element(first *bool) bool {
 		d.syntax("want ',' or ']'")
 		return false
 	}
+}
+
+// key is the current property's name, which member read: valid until
+// the next string is read.
+func (d *decoder) key() []byte {
+	if d.keyInBuf {
+		return d.buf[:d.keyLen]
+	}
+	return d.data[d.keyAt : d.keyAt+d.keyLen]
 }
 
 // rawString reads a string and returns its decoded bytes: a slice of the

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/binary"
 	"math"
 	"sync"
 
@@ -95,7 +96,7 @@ func (m *Method) transcode(body []byte) ([]byte, bool) {
 	if t.d.next(); t.d.pos != len(t.d.data) {
 		return nil, false
 	}
-	return t.w.assemble(make([]byte, 0, len(t.w.out)+t.w.extra)), true
+	return t.w.assemble(make([]byte, 0, t.w.size())), true
 }
 
 // transcodable reports whether the transcoder writes every field of pl
@@ -156,7 +157,7 @@ var transcoders = sync.Pool{New: func() any { return new(transcoder) }}
 const maxPooledBytes = 4 << 20
 
 func (t *transcoder) release() {
-	if cap(t.w.out) > maxPooledBytes || cap(t.d.buf) > maxPooledBytes {
+	if len(t.w.buf) > maxPooledBytes || cap(t.d.buf) > maxPooledBytes {
 		return
 	}
 	for _, keys := range t.keys {
@@ -164,7 +165,7 @@ func (t *transcoder) release() {
 	}
 	*t = transcoder{
 		d:    decoder{buf: t.d.buf[:0], stack: t.d.stack[:0]},
-		w:    wireWriter{out: t.w.out[:0], marks: t.w.marks[:0]},
+		w:    wireWriter{buf: t.w.buf, marks: t.w.marks},
 		keys: t.keys,
 	}
 	transcoders.Put(t)
@@ -180,15 +181,20 @@ func (t *transcoder) giveUp() {
 }
 
 // wireWriter writes a binary encoding whose nested messages' tags and
-// lengths are put in at the end, by assemble.
+// lengths are put in at the end, by assemble. It writes into buffers it
+// grows itself, counting what they hold, so that writing stores no pointer
+// (a pointer stored while the garbage collector runs costs a write
+// barrier): only growing does.
 type wireWriter struct {
-	out   []byte // the content, without the nested messages' tags and lengths
-	marks []mark // the nested messages, in the order they start
-	extra int    // the bytes of the tags and lengths of the messages closed
+	buf    []byte // the content is buf[:n], without the nested messages' tags and lengths
+	n      int
+	marks  []mark // the nested messages, marks[:nmarks], in the order they start
+	nmarks int
+	extra  int // the bytes of the tags and lengths of the messages closed
 }
 
-// mark is where a nested message starts in wireWriter.out, its tag and
-// its length.
+// mark is where a nested message starts in the content, its tag and its
+// length.
 type mark struct {
 	pos    int
 	tag    uint64
@@ -201,10 +207,26 @@ type frame struct {
 	extra int
 }
 
+// reserve makes room for k more bytes.
+func (w *wireWriter) reserve(k int) {
+	if w.n+k <= len(w.buf) {
+		return
+	}
+	grown := make([]byte, max(2*len(w.buf), w.n+k, 4096))
+	copy(grown, w.buf[:w.n])
+	w.buf = grown
+}
+
 // open starts a nested message at the end of the content.
 func (w *wireWriter) open() frame {
-	w.marks = append(w.marks, mark{pos: len(w.out)})
-	return frame{mark: len(w.marks) - 1, extra: w.extra}
+	if w.nmarks == len(w.marks) {
+		grown := make([]mark, max(2*len(w.marks), 64))
+		copy(grown, w.marks)
+		w.marks = grown
+	}
+	w.marks[w.nmarks] = mark{pos: w.n}
+	w.nmarks++
+	return frame{mark: w.nmarks - 1, extra: w.extra}
 }
 
 // close ends the nested message f as field num: its length is what was
@@ -213,31 +235,65 @@ func (w *wireWriter) open() frame {
 func (w *wireWriter) close(f frame, num protowire.Number) {
 	m := &w.marks[f.mark]
 	m.tag = uint64(protowire.EncodeTag(num, protowire.BytesType))
-	m.length = len(w.out) - m.pos + w.extra - f.extra
+	m.length = w.n - m.pos + w.extra - f.extra
 	w.extra += protowire.SizeVarint(m.tag) + protowire.SizeVarint(uint64(m.length))
 }
+
+// size is the size of the encoding.
+func (w *wireWriter) size() int { return w.n + w.extra }
 
 // assemble appends the encoding to dst: the content, with each nested
 // message's tag and length before it.
 func (w *wireWriter) assemble(dst []byte) []byte {
 	prev := 0
-	for _, m := range w.marks {
-		dst = append(dst, w.out[prev:m.pos]...)
+	for _, m := range w.marks[:w.nmarks] {
+		dst = append(dst, w.buf[prev:m.pos]...)
 		dst = appendVarint(dst, m.tag)
 		dst = appendVarint(dst, uint64(m.length))
 		prev = m.pos
 	}
-	return append(dst, w.out[prev:]...)
+	return append(dst, w.buf[prev:w.n]...)
+}
+
+// varint writes v as a varint.
+func (w *wireWriter) varint(v uint64) {
+	w.reserve(binary.MaxVarintLen64)
+	b := w.buf[w.n:]
+	i := 0
+	for ; v >= 0x80; i++ {
+		b[i] = byte(v) | 0x80
+		v >>= 7
+	}
+	b[i] = byte(v)
+	w.n += i + 1
 }
 
 func (w *wireWriter) tag(num protowire.Number, typ protowire.Type) {
-	w.out = appendVarint(w.out, uint64(protowire.EncodeTag(num, typ)))
+	w.varint(uint64(protowire.EncodeTag(num, typ)))
+}
+
+// raw writes b as it is.
+func (w *wireWriter) raw(b ...byte) {
+	w.reserve(len(b))
+	w.n += copy(w.buf[w.n:], b)
+}
+
+func (w *wireWriter) fixed32(v uint32) {
+	w.reserve(4)
+	binary.LittleEndian.PutUint32(w.buf[w.n:], v)
+	w.n += 4
+}
+
+func (w *wireWriter) fixed64(v uint64) {
+	w.reserve(8)
+	binary.LittleEndian.PutUint64(w.buf[w.n:], v)
+	w.n += 8
 }
 
 func (w *wireWriter) bytes(num protowire.Number, b []byte) {
 	w.tag(num, protowire.BytesType)
-	w.out = appendVarint(w.out, uint64(len(b)))
-	w.out = append(w.out, b...)
+	w.varint(uint64(len(b)))
+	w.raw(b...)
 }
 
 // deeper counts a level of nesting, giving up beyond the bound.
@@ -339,7 +395,7 @@ func (t *transcoder) mapField(fp *fieldPlan) {
 		if el != nil {
 			// The decoder merges a message given twice under one key;
 			// the binary encoding would replace it.
-			key := d.str(d.key)
+			key := d.str(d.key())
 			if _, dup := keys[key]; dup {
 				t.giveUp()
 				return
@@ -351,7 +407,7 @@ func (t *transcoder) mapField(fp *fieldPlan) {
 			return
 		}
 		entry := t.w.open()
-		t.w.bytes(1, d.key)
+		t.w.bytes(1, d.key())
 		if el != nil {
 			// The keys are checked before the value: it may hold maps too.
 			f := t.w.open()
@@ -406,7 +462,7 @@ func (t *transcoder) message(pl *plan) {
 	var oneofs uint64
 	hint := 0
 	for first := true; d.member(&first); {
-		fp := pl.lookupFrom(d.key, &hint)
+		fp := pl.lookupFrom(d.key(), &hint)
 		if fp == nil {
 			d.skip()
 			continue
@@ -465,12 +521,12 @@ func (t *transcoder) untagged(pl *plan) {
 	f := t.w.open()
 	hint, vhint := 0, 0
 	for first := true; d.member(&first); {
-		if pl.lookupFrom(d.key, &hint) != nil {
+		if pl.lookupFrom(d.key(), &hint) != nil {
 			own = true
 			d.skip()
 			continue
 		}
-		fp := variant.msg.lookupFrom(d.key, &vhint)
+		fp := variant.msg.lookupFrom(d.key(), &vhint)
 		if fp == nil {
 			d.skip()
 			continue
@@ -487,7 +543,7 @@ func (t *transcoder) untagged(pl *plan) {
 		d.pos, hint = start, 0
 		seen = [maxTranscodeFields / 64]uint64{}
 		for first := true; d.member(&first); {
-			fp := pl.lookupFrom(d.key, &hint)
+			fp := pl.lookupFrom(d.key(), &hint)
 			if fp == nil {
 				d.skip()
 				continue
@@ -520,14 +576,14 @@ func (t *transcoder) scalar(v *valuePlan, num protowire.Number, presence bool) {
 		}
 		return
 	}
-	at := len(w.out)
+	at := w.n
 	w.tag(num, wireType(v.kind))
 	if !t.packed(v) {
-		w.out = w.out[:at]
+		w.n = at
 		return
 	}
-	if !presence && isZero(w.out[at:], v.kind) {
-		w.out = w.out[:at]
+	if !presence && isZero(w.buf[at:w.n], v.kind) {
+		w.n = at
 	}
 }
 
@@ -561,10 +617,10 @@ func (t *transcoder) packed(v *valuePlan) bool {
 		switch d.next() {
 		case 't':
 			d.literal("true")
-			w.out = append(w.out, 1)
+			w.raw(1)
 		case 'f':
 			d.literal("false")
-			w.out = append(w.out, 0)
+			w.raw(0)
 		default:
 			t.giveUp()
 		}
@@ -574,14 +630,14 @@ func (t *transcoder) packed(v *valuePlan) bool {
 			t.giveUp()
 			return false
 		}
-		w.out = appendVarint(w.out, uint64(n))
+		w.varint(uint64(n))
 	case protoreflect.Int64Kind:
 		n, ok := d.integer(math.MinInt64, math.MaxInt64, "")
 		if !ok {
 			t.giveUp()
 			return false
 		}
-		w.out = appendVarint(w.out, uint64(n))
+		w.varint(uint64(n))
 	case protoreflect.DoubleKind, protoreflect.FloatKind:
 		f, ok := d.float()
 		if !ok {
@@ -589,9 +645,9 @@ func (t *transcoder) packed(v *valuePlan) bool {
 			return false
 		}
 		if v.kind == protoreflect.FloatKind {
-			w.out = protowire.AppendFixed32(w.out, math.Float32bits(float32(f)))
+			w.fixed32(math.Float32bits(float32(f)))
 		} else {
-			w.out = protowire.AppendFixed64(w.out, math.Float64bits(f))
+			w.fixed64(math.Float64bits(f))
 		}
 	case protoreflect.EnumKind:
 		if !d.want('"', "a string") {
@@ -604,7 +660,7 @@ func (t *transcoder) packed(v *valuePlan) bool {
 			t.giveUp()
 			return false
 		}
-		w.out = appendVarint(w.out, uint64(int64(n)))
+		w.varint(uint64(int64(n)))
 	default:
 		t.giveUp()
 	}
@@ -629,11 +685,11 @@ func (t *transcoder) timestamp() {
 	}
 	if ts.Seconds != 0 {
 		t.w.tag(1, protowire.VarintType)
-		t.w.out = appendVarint(t.w.out, uint64(ts.Seconds))
+		t.w.varint(uint64(ts.Seconds))
 	}
 	if ts.Nanos != 0 {
 		t.w.tag(2, protowire.VarintType)
-		t.w.out = appendVarint(t.w.out, uint64(ts.Nanos))
+		t.w.varint(uint64(ts.Nanos))
 	}
 }
 
@@ -647,7 +703,7 @@ func (t *transcoder) structFields() {
 	d := &t.d
 	for first := true; d.member(&first); {
 		entry := t.w.open()
-		t.w.bytes(1, d.key) // before the value, which may reuse the key's buffer
+		t.w.bytes(1, d.key()) // before the value, which may reuse the key's buffer
 		value := t.w.open()
 		t.jsonValue()
 		t.w.close(value, 2)
@@ -681,13 +737,13 @@ func (t *transcoder) jsonValue() {
 		w.bytes(3, b)
 	case 't':
 		d.literal("true")
-		w.out = append(w.out, 4<<3, 1)
+		w.raw(4<<3, 1)
 	case 'f':
 		d.literal("false")
-		w.out = append(w.out, 4<<3, 0)
+		w.raw(4<<3, 0)
 	case 'n':
 		d.literal("null")
-		w.out = append(w.out, 1<<3, 0)
+		w.raw(1<<3, 0)
 	case 0:
 		t.giveUp()
 	default:
@@ -697,7 +753,7 @@ func (t *transcoder) jsonValue() {
 			return
 		}
 		w.tag(2, protowire.Fixed64Type)
-		w.out = protowire.AppendFixed64(w.out, math.Float64bits(f))
+		w.fixed64(math.Float64bits(f))
 	}
 }
 
