@@ -38,7 +38,9 @@ type Message struct {
 // when something asks for it: a JSON codec, or an interceptor that reads
 // it through its proto.Message methods. wire must not be changed.
 func Transcoded(wire []byte, typ protoreflect.MessageType) *Message {
-	return &Message{Message: &lazyMessage{typ: typ, wire: wire}, wire: wire}
+	// Retains charges the message a JSON caller may have decoded from the
+	// bytes, whose strings are copies, and its JSON encoding.
+	return &Message{Message: &lazyMessage{typ: typ, wire: wire}, wire: wire, Retains: 2 * len(wire)}
 }
 
 // Transcoded reports whether m was made by [Transcoded].

@@ -152,9 +152,20 @@ func (s *Service) connectHandler(op *operation, opts []connect.HandlerOption) ht
 			APIKey:        req.Header().Get("X-Api-Key"),
 			Authorization: req.Header().Get("Authorization"),
 		}
-		resp, err := s.call(ctx, op, req.Msg.Message, creds, binaryResponse(req.Peer(), req.Header()))
+		get := req.HTTPMethod() == http.MethodGet
+		resp, err := s.call(ctx, op, req.Msg.Message, creds, !get && binaryResponse(req.Peer(), req.Header()))
 		if err != nil {
 			return nil, err
+		}
+		if get && resp.Transcoded() {
+			// A GET's ETag hashes the bytes sent: they must depend on the
+			// message alone, as the planned encoder's do, and not on the
+			// order of the upstream's JSON, as the transcoder's do.
+			m, err := resp.Proto()
+			if err != nil {
+				return nil, connect.NewError(connect.CodeInternal, err)
+			}
+			resp = &codec.Message{Message: m}
 		}
 		return connect.NewResponse(resp), nil
 	}, all...)
@@ -183,7 +194,8 @@ func (s *Service) operation(procedure string) *operation {
 // binaryResponse reports whether a Connect handler's response is sent in
 // the proto encoding: the request's encoding, named by the query of a
 // Connect GET and by the content type of every other request
-// ("application/proto", "application/grpc+json").
+// ("application/proto", "application/grpc+json"). (A GET's answer is not
+// transcoded: see connectHandler.)
 func binaryResponse(peer connect.Peer, header http.Header) bool {
 	if encoding := peer.Query.Get("encoding"); encoding != "" {
 		return encoding == "proto"

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -195,7 +196,10 @@ func (d *decoder) rawString() []byte {
 	for len(data)-i >= 8 {
 		x := binary.LittleEndian.Uint64(data[i:])
 		quote, backslash := x^(ones*'"'), x^(ones*'\\')
-		if ((x-ones*0x20)&^x|(quote-ones)&^quote|(backslash-ones)&^backslash|x)&highs != 0 {
+		if m := ((x-ones*0x20)&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x) & highs; m != 0 {
+			// The lowest byte marked is the first that ends the run: a
+			// borrow can mark a byte wrongly only above one marked rightly.
+			i += bits.TrailingZeros64(m) / 8
 			break
 		}
 		i += 8

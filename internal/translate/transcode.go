@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"sync"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -54,7 +55,9 @@ func (m *Method) Transcode(body []byte, contentType string) ([]byte, bool) {
 	wire, ok := m.transcode(body)
 	switch {
 	case !ok:
-		m.giveUps.Add(1)
+		if m.giveUps.Load() < maxGiveUps {
+			m.giveUps.Add(1)
+		}
 	case m.giveUps.Load() != 0:
 		m.giveUps.Store(0)
 	}
@@ -153,14 +156,22 @@ type transcoder struct {
 
 var transcoders = sync.Pool{New: func() any { return new(transcoder) }}
 
-// maxPooledBytes bounds the buffers a pooled transcoder keeps.
-const maxPooledBytes = 4 << 20
+// maxPooledBytes bounds each buffer a pooled transcoder keeps, and
+// maxPooledKeys each set of a map's keys.
+const (
+	maxPooledBytes = 4 << 20
+	maxPooledKeys  = 1024
+)
 
 func (t *transcoder) release() {
-	if len(t.w.buf) > maxPooledBytes || cap(t.d.buf) > maxPooledBytes {
+	if len(t.w.buf) > maxPooledBytes || cap(t.d.buf) > maxPooledBytes ||
+		len(t.w.marks)*int(unsafe.Sizeof(mark{})) > maxPooledBytes {
 		return
 	}
-	for _, keys := range t.keys {
+	for i, keys := range t.keys {
+		if len(keys) > maxPooledKeys {
+			t.keys[i] = nil // clear would keep its size
+		}
 		clear(keys) // they share the body's bytes
 	}
 	*t = transcoder{
@@ -386,7 +397,10 @@ func (t *transcoder) mapField(fp *fieldPlan) {
 		// A map within a value is a message deeper: each map open has a
 		// set of its own.
 		for len(t.keys) <= t.depth {
-			t.keys = append(t.keys, map[string]struct{}{})
+			t.keys = append(t.keys, nil)
+		}
+		if t.keys[t.depth] == nil {
+			t.keys[t.depth] = map[string]struct{}{}
 		}
 		keys = t.keys[t.depth]
 		clear(keys)
