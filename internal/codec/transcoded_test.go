@@ -13,22 +13,7 @@ import (
 // TestTranscodedConcurrentReaders: one transcoded response, shared or not,
 // read at once through every codec and through its proto.Message methods.
 func TestTranscodedConcurrentReaders(t *testing.T) {
-	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	translated, err := translateBody(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wire, err := proto.Marshal(translated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantJSON, err := (&cachingCodec{name: "json"}).Marshal(translated)
-	if err != nil {
-		t.Fatal(err)
-	}
+	translated, wire, wantJSON := transcodedFixture(t)
 	codecs := []*cachingCodec{{name: "proto", binary: true}, {name: "json"}, {name: "json; charset=utf-8"}}
 	for _, shared := range []bool{false, true} {
 		resp := Transcoded(wire, translated.ProtoReflect().Type())
@@ -68,5 +53,65 @@ func TestTranscodedConcurrentReaders(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+	}
+}
+
+// transcodedFixture is the decoded response to full.json, and its proto
+// and proto JSON encodings.
+func transcodedFixture(t *testing.T) (translated proto.Message, wire, json []byte) {
+	t.Helper()
+	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	translated, err = translateBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wire, err = proto.Marshal(translated); err != nil {
+		t.Fatal(err)
+	}
+	if json, err = (&cachingCodec{name: "json"}).Marshal(translated); err != nil {
+		t.Fatal(err)
+	}
+	return translated, wire, json
+}
+
+// TestTranscodedMessage: a transcoded response is sent as its bytes by the
+// proto codecs, shared or not, and decoded for the JSON codecs and for
+// anything that reads it as a message.
+func TestTranscodedMessage(t *testing.T) {
+	t.Parallel()
+	translated, wire, wantJSON := transcodedFixture(t)
+	for _, shared := range []bool{false, true} {
+		resp := Transcoded(wire, translated.ProtoReflect().Type())
+		if !resp.Transcoded() {
+			t.Error("not transcoded")
+		}
+		if EncodedSize(resp) != len(wire) {
+			t.Errorf("EncodedSize %d, want %d", EncodedSize(resp), len(wire))
+		}
+		if shared && resp.Share() != len(wire) {
+			t.Errorf("Share %d, want %d", resp.Share(), len(wire))
+		}
+		got, err := (&cachingCodec{name: "proto", binary: true}).MarshalAppend([]byte("p"), resp)
+		if err != nil || string(got) != "p"+string(wire) {
+			t.Errorf("shared %v: proto codec wrote %d bytes (%v), want the transcoded %d", shared, len(got), err, len(wire))
+		}
+		grpcBytes, err := grpcCodec{&cachingCodec{name: "proto", binary: true}}.Marshal(resp)
+		if err != nil || !bytes.Equal(grpcBytes.Materialize(), wire) {
+			t.Errorf("shared %v: grpc codec did not send the transcoded bytes (%v)", shared, err)
+		}
+		gotJSON, err := (&cachingCodec{name: "json"}).Marshal(resp)
+		if err != nil || string(gotJSON) != string(wantJSON) {
+			t.Errorf("shared %v: JSON %s (%v), want %s", shared, gotJSON, err, wantJSON)
+		}
+		if !proto.Equal(resp, translated) {
+			t.Errorf("shared %v: the message read through its methods differs", shared)
+		}
+	}
+	bad := Transcoded([]byte{0xff}, translated.ProtoReflect().Type())
+	if _, err := (&cachingCodec{name: "json"}).Marshal(bad); err == nil {
+		t.Error("bytes that do not decode were written as JSON")
 	}
 }

@@ -2,16 +2,12 @@ package service
 
 import (
 	"context"
-	"maps"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ampersand-connect/gateway/gen/ampersand/v1/ampersandv1connect"
 	"github.com/ampersand-connect/gateway/internal/rest"
 )
 
@@ -20,26 +16,12 @@ import (
 // caller leads), then the cache and the memo answer them; each gets the
 // decoder's message.
 func TestTranscodedCoalescedMixedClients(t *testing.T) {
-	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _, err := translateBody(body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := decodedFile(t, "full.json")
 	for _, leader := range []string{"connect", "connect-json"} {
 		for _, opts := range [][]Option{nil, {WithCache(time.Minute, 1<<20)}} {
 			g := newGatedUpstream()
 			f := newFixture(t, g.handler, opts...)
-			clients := maps.Clone(f.clients)
-			url, hc := f.serverURL, f.httpClient
-			clients["connect-json"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithProtoJSON())
-			clients["grpc-json"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithGRPC(), connect.WithProtoJSON())
-			clients["grpcweb-json"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithGRPCWeb(), connect.WithProtoJSON())
-			clients["get"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithHTTPGet())
-			clients["get-json"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithHTTPGet(), connect.WithProtoJSON())
-			clients["gzip"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithSendGzip())
+			clients := everyEncoding(f)
 			call := func(name string) {
 				resp, err := clients[name].GetIntegration(context.Background(), request("p", "i", "X-Api-Key", "k"))
 				if err != nil {

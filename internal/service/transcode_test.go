@@ -21,23 +21,9 @@ import (
 // (proto) or decoded it (JSON).
 func TestTranscodedAnswers(t *testing.T) {
 	t.Parallel()
-	body, err := os.ReadFile("../translate/testdata/integrations/full.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _, err := translateBody(body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := decodedFile(t, "full.json")
 	f := newFixture(t, serveFile("../translate/testdata/integrations/full.json"))
-	// The fixture's four clients, and the JSON and GET encodings beside them.
-	clients := maps.Clone(f.clients)
-	url, httpClient := f.serverURL, f.httpClient
-	clients["connect-json"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithProtoJSON())
-	clients["grpc-json"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithGRPC(), connect.WithProtoJSON())
-	clients["grpcweb-json"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithGRPCWeb(), connect.WithProtoJSON())
-	clients["get"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithHTTPGet())
-	clients["get-json"] = ampersandv1connect.NewIntegrationServiceClient(httpClient, url, connect.WithHTTPGet(), connect.WithProtoJSON())
+	clients := everyEncoding(f)
 	for name, client := range clients {
 		for i := range 3 { // the third call of a key is answered by the memo
 			resp, err := client.GetIntegration(context.Background(), request("p", name, "X-Api-Key", "k"))
@@ -86,8 +72,7 @@ func TestTranscodedOnlyForProto(t *testing.T) {
 		if resp.Transcoded() != c.transcoded {
 			t.Errorf("%s, binary %v: transcoded %v, want %v", c.file, c.binary, resp.Transcoded(), c.transcoded)
 		}
-		body, _ := os.ReadFile("../translate/testdata/integrations/" + c.file)
-		want, _, _ := translateBody(body)
+		want := decodedFile(t, c.file)
 		got, err := resp.Proto()
 		if err != nil || !proto.Equal(got, want) {
 			t.Errorf("%s, binary %v: got %v (%v), want %v", c.file, c.binary, got, err, want)
@@ -122,4 +107,33 @@ func TestBinaryResponse(t *testing.T) {
 			t.Errorf("%s %s: %v, want %v", c.query, c.contentType, got, c.want)
 		}
 	}
+}
+
+// decodedFile is GetIntegration's response to the body in the translator's
+// testdata file name, as the decoder makes it.
+func decodedFile(t *testing.T, name string) *ampersandv1.GetIntegrationResponse {
+	t.Helper()
+	body, err := os.ReadFile("../translate/testdata/integrations/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := translateBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// everyEncoding is the fixture's four clients, and the JSON, GET and gzip
+// encodings beside them.
+func everyEncoding(f *fixture) map[string]ampersandv1connect.IntegrationServiceClient {
+	clients := maps.Clone(f.clients)
+	url, hc := f.serverURL, f.httpClient
+	clients["connect-json"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithProtoJSON())
+	clients["grpc-json"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithGRPC(), connect.WithProtoJSON())
+	clients["grpcweb-json"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithGRPCWeb(), connect.WithProtoJSON())
+	clients["get"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithHTTPGet())
+	clients["get-json"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithHTTPGet(), connect.WithProtoJSON())
+	clients["gzip"] = ampersandv1connect.NewIntegrationServiceClient(hc, url, connect.WithSendGzip())
+	return clients
 }

@@ -472,6 +472,14 @@ func (t *transcoder) message(pl *plan) {
 		t.untagged(pl)
 		return
 	}
+	t.checkOneofs(pl, t.properties(pl))
+}
+
+// properties writes the properties of the object at the cursor that are
+// fields of pl, and skips the others. It returns the tagged oneofs given,
+// a bit each.
+func (t *transcoder) properties(pl *plan) uint64 {
+	d := &t.d
 	var seen [maxTranscodeFields / 64]uint64
 	var oneofs uint64
 	hint := 0
@@ -482,11 +490,11 @@ func (t *transcoder) message(pl *plan) {
 			continue
 		}
 		if !t.first(fp, &seen, &oneofs) {
-			return
+			break
 		}
 		t.field(fp)
 	}
-	t.checkOneofs(pl, oneofs)
+	return oneofs
 }
 
 // first notes that fp's property was given, and reports whether it is the
@@ -554,19 +562,8 @@ func (t *transcoder) untagged(pl *plan) {
 	var oneofs uint64
 	if own && !t.failed() {
 		end := d.pos
-		d.pos, hint = start, 0
-		seen = [maxTranscodeFields / 64]uint64{}
-		for first := true; d.member(&first); {
-			fp := pl.lookupFrom(d.key(), &hint)
-			if fp == nil {
-				d.skip()
-				continue
-			}
-			if !t.first(fp, &seen, &oneofs) {
-				return
-			}
-			t.field(fp)
-		}
+		d.pos = start
+		oneofs = t.properties(pl)
 		if d.pos != end && !t.failed() {
 			t.giveUp()
 		}
