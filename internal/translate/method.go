@@ -35,11 +35,10 @@ type Method struct {
 	responseBody *fieldPlan
 	// transcodable says that [Method.Transcode] covers the response.
 	transcodable bool
-	// giveUps counts the transcodings given up in a row, skipped the
-	// calls not tried since, attempts those tried (see Transcode).
+	// giveUps counts the transcodings given up in a row, up to
+	// maxGiveUps, and skipped the calls not tried since (see Transcode).
 	giveUps  atomic.Int32
 	skipped  atomic.Uint32
-	attempts atomic.Uint64
 	project  protoreflect.FieldDescriptor
 	template string // the path with its parameters' REST names
 }

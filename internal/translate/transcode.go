@@ -40,7 +40,9 @@ const maxTranscodeFields = 256
 // JSON, or not valid, or holds something the transcoder leaves to the
 // decoder (see the top of transcode.go). On true, NewResponse would have
 // succeeded and reported no unknown enum value, and the bytes, unmarshaled,
-// equal its message (proto.Equal). The bytes do not share body's memory.
+// equal its message (proto.Equal). The fields are in the order the body
+// gives them, not by number: a valid encoding, but not proto.Marshal's
+// bytes. The bytes do not share body's memory.
 func (m *Method) Transcode(body []byte, contentType string) ([]byte, bool) {
 	if !m.transcodes(body, contentType) {
 		return nil, false
@@ -51,7 +53,6 @@ func (m *Method) Transcode(body []byte, contentType string) ([]byte, bool) {
 	if m.giveUps.Load() >= maxGiveUps && m.skipped.Add(1)%retryEvery != 0 {
 		return nil, false
 	}
-	m.attempts.Add(1)
 	wire, ok := m.transcode(body)
 	switch {
 	case !ok:
