@@ -54,6 +54,8 @@ type lazyMessage struct {
 	wire []byte
 	m    proto.Message
 	err  error
+	// decoded is the response holding m (see Message.Decoded).
+	decoded atomic.Pointer[Message]
 }
 
 func (l *lazyMessage) ProtoReflect() protoreflect.Message { return l.get().ProtoReflect() }
@@ -67,6 +69,33 @@ func (l *lazyMessage) get() proto.Message {
 		l.m = m
 	})
 	return l.m
+}
+
+// Decoded returns m; or, for a [Transcoded] m, a response holding the
+// message decoded from its bytes, made once, whose proto encoding is the
+// binary codecs' own: fields by number, so that the bytes depend on the
+// message alone and not on the order of the upstream's JSON. It is shared
+// (see [Message.Share]) when m is.
+func (m *Message) Decoded() (*Message, error) {
+	l, ok := m.Message.(*lazyMessage)
+	if !ok {
+		return m, nil
+	}
+	if d := l.decoded.Load(); d != nil {
+		return d, nil
+	}
+	msg, err := m.Proto()
+	if err != nil {
+		return nil, err
+	}
+	d := &Message{Message: msg}
+	if m.shared.Load() != nil {
+		d.Share()
+	}
+	if !l.decoded.CompareAndSwap(nil, d) {
+		return l.decoded.Load(), nil
+	}
+	return d, nil
 }
 
 // Proto returns the message m holds, decoding a [Transcoded] response's

@@ -115,3 +115,43 @@ func TestTranscodedMessage(t *testing.T) {
 		t.Error("bytes that do not decode were written as JSON")
 	}
 }
+
+// TestDecoded: a transcoded response's Decoded is made once, holds the
+// decoded message, is encoded by the binary codecs' plan (fields by
+// number), and is shared when the response is; any other response is its
+// own Decoded.
+func TestDecoded(t *testing.T) {
+	t.Parallel()
+	translated, wire, _ := transcodedFixture(t)
+	planned, err := appendWire(nil, translated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, shared := range []bool{false, true} {
+		resp := Transcoded(wire, translated.ProtoReflect().Type())
+		if shared {
+			resp.Share()
+		}
+		d, err := resp.Decoded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := resp.Decoded(); again != d {
+			t.Error("Decoded made twice")
+		}
+		if d.Transcoded() || !proto.Equal(d, translated) {
+			t.Errorf("shared %v: Decoded is not the decoded message", shared)
+		}
+		if (d.shared.Load() != nil) != shared {
+			t.Errorf("shared %v: Decoded shared %v", shared, d.shared.Load() != nil)
+		}
+		got, err := (&cachingCodec{name: "proto", binary: true}).Marshal(d)
+		if err != nil || !bytes.Equal(got, planned) {
+			t.Errorf("shared %v: Decoded is not encoded by the plan (%v)", shared, err)
+		}
+	}
+	plain := &Message{Message: translated}
+	if d, _ := plain.Decoded(); d != plain {
+		t.Error("a response that is not transcoded is not its own Decoded")
+	}
+}

@@ -157,15 +157,13 @@ func (s *Service) connectHandler(op *operation, opts []connect.HandlerOption) ht
 		if err != nil {
 			return nil, err
 		}
-		if get && resp.Transcoded() {
+		if get {
 			// A GET's ETag hashes the bytes sent: they must depend on the
 			// message alone, as the planned encoder's do, and not on the
-			// order of the upstream's JSON, as the transcoder's do.
-			m, err := resp.Proto()
-			if err != nil {
+			// order of the upstream's JSON, as a transcoded response's do.
+			if resp, err = resp.Decoded(); err != nil {
 				return nil, connect.NewError(connect.CodeInternal, err)
 			}
-			resp = &codec.Message{Message: m}
 		}
 		return connect.NewResponse(resp), nil
 	}, all...)
