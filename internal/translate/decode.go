@@ -527,20 +527,28 @@ func isIntegerLiteral(b []byte) bool {
 
 // timestamp reads an RFC 3339 string into a Timestamp.
 func (d *decoder) timestamp(m protoreflect.Message) {
+	if ts, ok := d.timestampValue(); ok {
+		out := m.Interface().(*timestamppb.Timestamp)
+		out.Seconds, out.Nanos = ts.Seconds, ts.Nanos
+	}
+}
+
+// timestampValue reads an RFC 3339 string. It reports false for a null
+// (consumed) or an error.
+func (d *decoder) timestampValue() (*timestamppb.Timestamp, bool) {
 	if !d.want('"', "a string") {
-		return
+		return nil, false
 	}
 	b := d.rawString()
 	if d.err != nil {
-		return
+		return nil, false
 	}
 	ts, err := ParseTimestamp(string(b))
 	if err != nil {
 		d.fail("invalid date-time " + quote(string(b), 64))
-		return
+		return nil, false
 	}
-	out := m.Interface().(*timestamppb.Timestamp)
-	out.Seconds, out.Nanos = ts.Seconds, ts.Nanos
+	return ts, true
 }
 
 // ParseTimestamp parses an RFC 3339 time, normalised to UTC, in the range

@@ -681,17 +681,8 @@ func (t *transcoder) packed(v *valuePlan) bool {
 
 // timestamp writes an RFC 3339 string as a Timestamp's content.
 func (t *transcoder) timestamp() {
-	d := &t.d
-	if !d.want('"', "a string") {
-		t.giveUp()
-		return
-	}
-	b := d.rawString()
-	if d.err != nil {
-		return
-	}
-	ts, err := ParseTimestamp(string(b))
-	if err != nil {
+	ts, ok := t.d.timestampValue()
+	if !ok {
 		t.giveUp()
 		return
 	}
