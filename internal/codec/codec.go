@@ -125,11 +125,9 @@ func (m *Message) Share() int {
 	if enc := m.shared.Load(); enc != nil {
 		return enc.size
 	}
-	enc := &encodings{size: len(m.wire)}
+	enc := &encodings{size: EncodedSize(m)}
 	if m.wire != nil {
 		enc.binary.Store(&m.wire)
-	} else {
-		enc.size = proto.Size(m.Message)
 	}
 	if !m.shared.CompareAndSwap(nil, enc) {
 		return m.shared.Load().size

@@ -47,21 +47,31 @@ func (c *cachingCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 		return nil, errors.New("not a proto message")
 	}
 	if resp, ok := msg.(*Message); ok {
-		encoded, err := c.sharedEncoding(resp)
+		encoded, inner, err := c.ready(resp)
 		if err != nil {
 			return nil, err
 		}
 		if encoded != nil {
 			return append(dst, encoded...), nil
 		}
-		if c.binary && resp.wire != nil {
-			return append(dst, resp.wire...), nil
-		}
-		if m, err = resp.Proto(); err != nil {
-			return nil, err
-		}
+		m = inner
 	}
 	return c.marshal(dst, m)
+}
+
+// ready returns resp's encoding by this codec when one is made already
+// (shared, or transcoded for a binary codec), which must not be changed;
+// else the message to encode.
+func (c *cachingCodec) ready(resp *Message) ([]byte, proto.Message, error) {
+	encoded, err := c.sharedEncoding(resp)
+	if err != nil || encoded != nil {
+		return encoded, nil, err
+	}
+	if c.binary && resp.wire != nil {
+		return resp.wire, nil, nil
+	}
+	m, err := resp.Proto()
+	return nil, m, err
 }
 
 // sharedEncoding returns resp's encoding if [Message.Share] marked it,

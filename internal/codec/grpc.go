@@ -52,19 +52,12 @@ func (g grpcCodec) Name() string { return g.c.name }
 
 func (g grpcCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if resp, ok := v.(*Message); ok {
-		encoded, err := g.c.sharedEncoding(resp)
+		encoded, m, err := g.c.ready(resp)
 		if err != nil {
 			return nil, err
 		}
 		if encoded != nil {
 			return mem.BufferSlice{mem.SliceBuffer(encoded)}, nil
-		}
-		if g.c.binary && resp.wire != nil {
-			return mem.BufferSlice{mem.SliceBuffer(resp.wire)}, nil
-		}
-		m, err := resp.Proto()
-		if err != nil {
-			return nil, err
 		}
 		v = m
 	}

@@ -336,12 +336,17 @@ func (t *transcoder) field(fp *fieldPlan) {
 	case fp.list:
 		t.list(fp)
 	case fp.value.msg != nil:
-		f := t.w.open()
-		t.message(fp.value.msg)
-		t.w.close(f, num)
+		t.nested(fp.value.msg, num)
 	default:
 		t.scalar(&fp.value, num, fp.presence)
 	}
+}
+
+// nested writes the value at the cursor as pl's message, field num.
+func (t *transcoder) nested(pl *plan, num protowire.Number) {
+	f := t.w.open()
+	t.message(pl)
+	t.w.close(f, num)
 }
 
 // list writes a JSON array as a repeated field: messages and strings one
@@ -364,9 +369,7 @@ func (t *transcoder) list(fp *fieldPlan) {
 		}
 		switch {
 		case el != nil:
-			f := t.w.open()
-			t.message(el)
-			t.w.close(f, num)
+			t.nested(el, num)
 		case packed:
 			if n == 0 {
 				f = t.w.open()
@@ -406,7 +409,7 @@ func (t *transcoder) mapField(fp *fieldPlan) {
 		keys = t.keys[t.depth]
 		clear(keys)
 	}
-	for first, n := true, 0; d.member(&first); n++ {
+	for first := true; d.member(&first); {
 		if el != nil {
 			// The decoder merges a message given twice under one key;
 			// the binary encoding would replace it.
@@ -424,10 +427,7 @@ func (t *transcoder) mapField(fp *fieldPlan) {
 		entry := t.w.open()
 		t.w.bytes(1, d.key())
 		if el != nil {
-			// The keys are checked before the value: it may hold maps too.
-			f := t.w.open()
-			t.message(el)
-			t.w.close(f, 2)
+			t.nested(el, 2)
 		} else {
 			t.scalar(&fp.value, 2, true)
 		}

@@ -3,8 +3,8 @@ package translate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -99,17 +99,7 @@ func TestTranscodeEveryMethod(t *testing.T) {
 
 func TestTranscodeMatchesDecode(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("testdata/integrations/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no inputs: %v", err)
-	}
-	for _, file := range files {
-		body, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkTranscode(t, getIntegration, body)
-	}
+	forEachInput(t, func(_ string, body []byte) { checkTranscode(t, getIntegration, body) })
 	// What the service sees in the normal run of things is transcoded.
 	list := allMethods[slices.IndexFunc(allMethods, func(m *Method) bool { return m.desc.Name() == "ListIntegrations" })]
 	one := demo.Sized(0)
@@ -198,18 +188,12 @@ func FuzzTranscodeMatchesDecode(f *testing.F) {
 // and 1 MB; BenchmarkDecode with BenchmarkWire (package codec) is the
 // other way.
 func BenchmarkTranscode(b *testing.B) {
-	for _, size := range []int{1600, 1 << 20} {
-		body := demo.Sized(size)
-		b.Run(sizeName(len(body)), func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, ok := getIntegration.Transcode(body, "application/json"); !ok {
-					b.Fatal("not transcoded")
-				}
-			}
-		})
-	}
+	benchmarkSizes(b, func(body []byte) error {
+		if _, ok := getIntegration.Transcode(body, "application/json"); !ok {
+			return errors.New("not transcoded")
+		}
+		return nil
+	})
 }
 
 // TestTranscodeStopsTryingWhatItGivesUpOn: bodies the transcoder gives up

@@ -401,17 +401,9 @@ func checkSameAsTwoSteps(t *testing.T, m *Method, body []byte) {
 
 func TestDecodeMatchesTwoSteps(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("testdata/integrations/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no inputs: %v", err)
-	}
-	for _, file := range files {
-		body, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(filepath.Base(file), func(t *testing.T) { checkSameAsTwoSteps(t, getIntegration, body) })
-	}
+	forEachInput(t, func(name string, body []byte) {
+		t.Run(name, func(t *testing.T) { checkSameAsTwoSteps(t, getIntegration, body) })
+	})
 	for _, body := range []string{
 		`{"id":"x","latestRevision":{"content":{"read":{"objects":[{"requiredFields":[null]}]}}}}`,
 		`{"id":"x","ID":"y"}`,
@@ -432,6 +424,23 @@ func FuzzDecodeMatchesTwoSteps(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkSameAsTwoSteps(t, getIntegration, body)
 	})
+}
+
+// forEachInput calls f with the name and the body of every GetIntegration
+// answer in testdata/integrations.
+func forEachInput(t *testing.T, f func(name string, body []byte)) {
+	t.Helper()
+	files, err := filepath.Glob("testdata/integrations/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no inputs: %v", err)
+	}
+	for _, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(filepath.Base(file), body)
+	}
 }
 
 // addCorpus seeds f with every file matching pattern.
