@@ -365,13 +365,16 @@ func (pl *plan) lookup(key []byte) *fieldPlan {
 	return pl.lookupFrom(key, &hint)
 }
 
-// lookupFrom is lookup starting at the field *hint, and leaving *hint at
-// the field after the one found: an object's properties tend to come in
-// the order of the message's fields, so that most lookups compare one name.
+// lookupFrom is lookup starting at the fields expected at *hint, and
+// leaving *hint at the field after the one found: an object's properties
+// tend to come in the order of the message's fields, or sorted by name, so
+// that most lookups compare one or two names.
 func (pl *plan) lookupFrom(key []byte, hint *int) *fieldPlan {
-	if j := *hint; j < len(pl.fields) && pl.fields[j].name == string(key) {
-		*hint = j + 1
-		return pl.fields[j]
+	for _, fp := range pl.expected(*hint) {
+		if fp.name == string(key) {
+			*hint = fp.index + 1
+			return fp
+		}
 	}
 	if len(key) < len(pl.byLen) {
 		for _, j := range pl.byLen[len(key)] {
@@ -385,6 +388,16 @@ func (pl *plan) lookupFrom(key []byte, hint *int) *fieldPlan {
 		if foldEqual(key, fp.name) {
 			return fp
 		}
+	}
+	return nil
+}
+
+// expected are the fields most likely named next after the field before
+// hint (of index hint-1; hint is 0 at an object's start): the field after
+// it, and the field whose name follows its name.
+func (pl *plan) expected(hint int) []*fieldPlan {
+	if hint < len(pl.next) {
+		return pl.next[hint]
 	}
 	return nil
 }
@@ -448,21 +461,15 @@ var jsonTypeNames = map[jsonType]string{
 // the first variant whose required properties are all there with the JSON
 // types they must have. The cursor does not move.
 func (d *decoder) chooseVariant(o *oneofPlan) *variantPlan {
-	var found [16]jsonType
-	var have [16]bool
-	if len(o.required) > len(found) {
+	var found [maxRequired]jsonType
+	var have [maxRequired]bool
+	if len(o.required) > maxRequired {
 		d.fail("too many required properties to choose a variant")
 		return nil
 	}
 	start, saveStack := d.pos, len(d.stack)
 	for first := true; d.member(&first); {
-		i := -1
-		for j, name := range o.required {
-			if string(d.key()) == name {
-				i = j
-				break
-			}
-		}
+		i := o.requiredIndex(d.key())
 		if i < 0 {
 			d.skip()
 			continue
@@ -470,23 +477,10 @@ func (d *decoder) chooseVariant(o *oneofPlan) *variantPlan {
 		c := d.next()
 		at := d.pos
 		d.skip()
-		switch {
-		case c == 'n':
+		if c == 'n' {
 			continue // null is absent
-		case c == '"':
-			found[i] = jsonString
-		case c == 't' || c == 'f':
-			found[i] = jsonBool
-		case c == '{':
-			found[i] = jsonObject
-		case c == '[':
-			found[i] = jsonArray
-		case isIntegerLiteral(d.data[at:d.pos]):
-			found[i] = jsonInteger
-		default:
-			found[i] = jsonNumber
 		}
-		have[i] = true
+		found[i], have[i] = jsonTypeAt(c, d.data[at:d.pos]), true
 		if fits(o.variants[0], &found, &have) {
 			break // the first variant wins whatever else the object holds
 		}
@@ -496,8 +490,17 @@ func (d *decoder) chooseVariant(o *oneofPlan) *variantPlan {
 	}
 	d.pos = start
 	d.stack = d.stack[:saveStack]
+	return o.choose(&found, &have)
+}
+
+// maxRequired bounds the required properties of an untagged oneof's
+// variants, in all.
+const maxRequired = 16
+
+// choose is the first variant whose required properties were all found.
+func (o *oneofPlan) choose(found *[maxRequired]jsonType, have *[maxRequired]bool) *variantPlan {
 	for _, v := range o.variants {
-		if fits(v, &found, &have) {
+		if fits(v, found, have) {
 			return v
 		}
 	}
@@ -506,7 +509,7 @@ func (d *decoder) chooseVariant(o *oneofPlan) *variantPlan {
 
 // fits reports whether the properties found so far hold every required
 // property of v with its JSON type.
-func fits(v *variantPlan, found *[16]jsonType, have *[16]bool) bool {
+func fits(v *variantPlan, found *[maxRequired]jsonType, have *[maxRequired]bool) bool {
 	for _, r := range v.required {
 		got := found[r.index]
 		if !have[r.index] || got != r.want && r.want != jsonAny && !(r.want == jsonNumber && got == jsonInteger) {
@@ -514,6 +517,24 @@ func fits(v *variantPlan, found *[16]jsonType, have *[16]bool) bool {
 		}
 	}
 	return true
+}
+
+// jsonTypeAt is the type of the JSON value lit, which starts with c.
+func jsonTypeAt(c byte, lit []byte) jsonType {
+	switch {
+	case c == '"':
+		return jsonString
+	case c == 't' || c == 'f':
+		return jsonBool
+	case c == '{':
+		return jsonObject
+	case c == '[':
+		return jsonArray
+	case isIntegerLiteral(lit):
+		return jsonInteger
+	default:
+		return jsonNumber
+	}
 }
 
 func isIntegerLiteral(b []byte) bool {

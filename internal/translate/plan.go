@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -28,6 +30,9 @@ type plan struct {
 	fields []*fieldPlan          // the fields that are REST properties, in number order
 	byName map[string]*fieldPlan // the same, by REST name
 	byLen  [][]int               // the indexes in fields of the names of each length
+	// next are the fields expected after the field before each index of
+	// fields, and after the last (see expected).
+	next [][]*fieldPlan
 	// untagged is the oneof whose variants are objects merged into this
 	// one's, if any.
 	untagged *oneofPlan
@@ -78,6 +83,9 @@ type fieldPlan struct {
 	tagged   int
 	presence bool
 	num      protowire.Number
+	// plain says that the name is ASCII with no character JSON escapes,
+	// so that the input's bytes can be compared with it.
+	plain bool
 }
 
 // valuePlan says how one value is read and written.
@@ -99,6 +107,20 @@ type oneofPlan struct {
 	// required are the REST names of every variant's required properties,
 	// which a pre-scan of an object looks for.
 	required []string
+	// guesses says which variant an object whose first property has a
+	// given name most likely holds: the first variant to require it, else
+	// the first to have it (see transcoder.untagged). An object whose first
+	// property is none of these is guessed the first variant. guessable is
+	// false when the variants' field numbers are too large to note which
+	// are required (see variantPlan.requiredOf), or when a required name
+	// and a field's differ only in case.
+	guesses   []variantGuess
+	guessable bool
+}
+
+type variantGuess struct {
+	name    string
+	variant *variantPlan
 }
 
 type variantPlan struct {
@@ -122,6 +144,10 @@ type variantPlan struct {
 	// required are the indexes in oneofPlan.required of the variant's
 	// required properties, with the JSON type each must have.
 	required []requiredProp
+	// requiredOf is the index in oneofPlan.required of the name of each of
+	// the variant's fields, by field number, or -1; numbers past its end
+	// are of fields whose names no variant requires.
+	requiredOf []int
 }
 
 type requiredProp struct {
@@ -213,6 +239,9 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 		p.fields = append(p.fields, fp)
 		p.byName[fp.name] = fp
 	}
+	if p.untagged != nil {
+		p.untagged.finish()
+	}
 	for i, fp := range p.fields {
 		fp.index, fp.tagged = i, slices.Index(p.tagged, fp.fd.ContainingOneof())
 		fp.presence = fp.fd.HasPresence() && !fp.list
@@ -220,7 +249,9 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 			p.byLen = append(p.byLen, nil)
 		}
 		p.byLen[len(fp.name)] = append(p.byLen[len(fp.name)], i)
+		fp.plain = !strings.ContainsFunc(fp.name, func(r rune) bool { return r >= utf8.RuneSelf || !plain[r] })
 	}
+	p.next = expectations(p.fields)
 	if wrapper {
 		if len(p.fields) != 1 {
 			delete(plans, md.FullName())
@@ -230,6 +261,37 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 	}
 	p.fastFields()
 	return p, nil
+}
+
+// expectations are each plan's next: after the field before index i, the
+// field i, and the field whose name follows the name of the field before
+// (the first by name at i = 0), both where they exist, once.
+func expectations(fields []*fieldPlan) [][]*fieldPlan {
+	sorted := slices.Clone(fields)
+	slices.SortFunc(sorted, func(a, b *fieldPlan) int { return strings.Compare(a.name, b.name) })
+	after := map[*fieldPlan]*fieldPlan{}
+	for i, fp := range sorted {
+		if i+1 < len(sorted) {
+			after[fp] = sorted[i+1]
+		}
+	}
+	next := make([][]*fieldPlan, len(fields)+1)
+	for i := range next {
+		var byName *fieldPlan
+		switch {
+		case i == 0 && len(sorted) > 0:
+			byName = sorted[0]
+		case i > 0:
+			byName = after[fields[i-1]]
+		}
+		if i < len(fields) {
+			next[i] = append(next[i], fields[i])
+		}
+		if byName != nil && (i >= len(fields) || byName != fields[i]) {
+			next[i] = append(next[i], byName)
+		}
+	}
+	return next
 }
 
 func makeFieldPlan(fd protoreflect.FieldDescriptor) (*fieldPlan, error) {
@@ -308,6 +370,76 @@ func (o *oneofPlan) addVariant(fp *fieldPlan) error {
 	}
 	o.variants = append(o.variants, v)
 	return nil
+}
+
+// finish notes, once every variant is added, what the transcoder reads an
+// object's variant by (see transcoder.untagged): the guesses, and each
+// variant's requiredOf.
+func (o *oneofPlan) finish() {
+	o.guessable = len(o.variants) > 0 && len(o.required) <= maxRequired
+	guessed := map[string]bool{}
+	guess := func(name string, v *variantPlan) {
+		if !guessed[name] {
+			guessed[name] = true
+			o.guesses = append(o.guesses, variantGuess{name: name, variant: v})
+		}
+	}
+	for _, v := range o.variants {
+		for _, r := range v.required {
+			guess(o.required[r.index], v)
+		}
+	}
+	for _, v := range o.variants {
+		fields := v.fd.Message().Fields()
+		for i := range fields.Len() {
+			fd := fields.Get(i)
+			guess(fd.JSONName(), v)
+			for _, name := range o.required {
+				if name != fd.JSONName() && foldEqual([]byte(name), fd.JSONName()) {
+					// A property so named would be matched to this field
+					// case-insensitively, but to the required one by the
+					// look-ahead: the transcoder does not guess.
+					o.guessable = false
+				}
+			}
+			if j := slices.Index(o.required, fd.JSONName()); j >= 0 {
+				if fd.Number() > maxGuessedNumber {
+					o.guessable = false
+					continue
+				}
+				for len(v.requiredOf) <= int(fd.Number()) {
+					v.requiredOf = append(v.requiredOf, -1)
+				}
+				v.requiredOf[fd.Number()] = j
+			}
+		}
+	}
+}
+
+// maxGuessedNumber bounds the field numbers of the variants whose objects
+// the transcoder guesses, and so the size of their requiredOf.
+const maxGuessedNumber = 1024
+
+// guess is the variant an object whose first property is named key most
+// likely holds.
+func (o *oneofPlan) guess(key []byte) *variantPlan {
+	for _, g := range o.guesses {
+		if len(g.name) == len(key) && g.name == string(key) {
+			return g.variant
+		}
+	}
+	return o.variants[0]
+}
+
+// requiredIndex is the index in o.required of the property named key, or
+// -1.
+func (o *oneofPlan) requiredIndex(key []byte) int {
+	for i, name := range o.required {
+		if name == string(key) {
+			return i
+		}
+	}
+	return -1
 }
 
 func isRequired(fd protoreflect.FieldDescriptor) bool {

@@ -110,6 +110,41 @@ func (d *decoder) literal(lit string) {
 // '{' is consumed on the first call (first is then set false), and leaves
 // its name for d.key(). It reports false at the object's end or on an error.
 func (d *decoder) member(first *bool) bool {
+	if !d.toName(first) {
+		return false
+	}
+	d.name()
+	return d.colon()
+}
+
+// property is member followed by pl.lookupFrom(d.key(), hint), made cheaper
+// for the names lookupFrom tries first: each is compared with the input's
+// bytes before these are read as a string. fp is nil for a property that
+// is none of pl's fields.
+func (d *decoder) property(first *bool, pl *plan, hint *int) (fp *fieldPlan, ok bool) {
+	if !d.toName(first) {
+		return nil, false
+	}
+	at := d.pos + 1
+	for _, fp := range pl.expected(*hint) {
+		if n := len(fp.name); fp.plain && at+n < len(d.data) && d.data[at+n] == '"' && string(d.data[at:at+n]) == fp.name {
+			d.keyAt, d.keyLen, d.keyInBuf = at, n, false
+			d.pos = at + n + 1
+			*hint = fp.index + 1
+			return fp, d.colon()
+		}
+	}
+	d.name()
+	if !d.colon() {
+		return nil, false
+	}
+	return pl.lookupFrom(d.key(), hint), true
+}
+
+// toName moves the cursor to the opening quote of the next property's name
+// of the object at the cursor (see member), reporting false at the object's
+// end or on an error.
+func (d *decoder) toName(first *bool) bool {
 	if *first {
 		*first = false
 		d.pos++ // '{'
@@ -136,10 +171,19 @@ func (d *decoder) member(first *bool) bool {
 		d.syntax("want a property name")
 		return false
 	}
+	return true
+}
+
+// name reads the property name at the cursor, for d.key().
+func (d *decoder) name() {
 	start := d.pos + 1
 	key := d.rawString()
 	d.keyAt, d.keyLen = start, len(key)
 	d.keyInBuf = len(key) > 0 && unsafe.SliceData(key) != &d.data[start]
+}
+
+// colon consumes the ':' after a property's name.
+func (d *decoder) colon() bool {
 	if d.next() != ':' {
 		d.syntax("want ':'")
 		return false

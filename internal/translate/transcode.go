@@ -484,8 +484,11 @@ func (t *transcoder) properties(pl *plan) uint64 {
 	var seen [maxTranscodeFields / 64]uint64
 	var oneofs uint64
 	hint := 0
-	for first := true; d.member(&first); {
-		fp := pl.lookupFrom(d.key(), &hint)
+	for first := true; ; {
+		fp, ok := d.property(&first, pl, &hint)
+		if !ok {
+			break
+		}
 		if fp == nil {
 			d.skip()
 			continue
@@ -530,34 +533,41 @@ func (t *transcoder) checkOneofs(pl *plan, oneofs uint64) {
 // pl's untagged variants: the variant's properties as its message, in a
 // first pass over the object, then pl's own properties, in a second pass
 // made only if the first met any.
+//
+// Which variant the object holds depends on all its properties, so the
+// first pass guesses it from the first property's name and notes the
+// required properties it meets. When the guess proves wrong, the pass is
+// undone and made again by the variant the notes choose; when reading by
+// the guess fails, the decoder's look-ahead chooses the variant instead.
 func (t *transcoder) untagged(pl *plan) {
-	d := &t.d
-	start := d.pos
-	variant := d.chooseVariant(pl.untagged)
-	if variant == nil {
-		t.giveUp()
-		return
-	}
-	var seen [maxTranscodeFields / 64]uint64
-	var unused uint64
-	own := false
+	d, o := &t.d, pl.untagged
+	start, saved := d.pos, t.save()
 	f := t.w.open()
-	hint, vhint := 0, 0
-	for first := true; d.member(&first); {
-		if pl.lookupFrom(d.key(), &hint) != nil {
-			own = true
-			d.skip()
-			continue
+	var variant *variantPlan
+	own := false
+	if o.guessable {
+		var ev evidence
+		guessed, _own := t.variantFields(pl, nil, &ev)
+		chosen := o.choose(&ev.found, &ev.have)
+		switch {
+		case t.failed() || ev.again || chosen == nil:
+			t.restore(start, saved)
+		case guessed != nil && guessed != chosen:
+			t.restore(start, saved)
+			variant = chosen
+			f = t.w.open()
+			_, own = t.variantFields(pl, variant, nil)
+		default:
+			variant, own = chosen, _own
 		}
-		fp := variant.msg.lookupFrom(d.key(), &vhint)
-		if fp == nil {
-			d.skip()
-			continue
-		}
-		if !t.first(fp, &seen, &unused) {
+	}
+	if variant == nil {
+		if variant = d.chooseVariant(o); variant == nil {
+			t.giveUp()
 			return
 		}
-		t.field(fp)
+		f = t.w.open()
+		_, own = t.variantFields(pl, variant, nil)
 	}
 	t.w.close(f, variant.num)
 	var oneofs uint64
@@ -570,6 +580,114 @@ func (t *transcoder) untagged(pl *plan) {
 		}
 	}
 	t.checkOneofs(pl, oneofs)
+}
+
+// evidence is what a pass over an untagged oneof's object noted of the
+// variants' required properties: which it met, with their JSON types, and
+// whether it met one again (the decoder's look-ahead would stop at the
+// first variant to fit, and so might choose another).
+type evidence struct {
+	found [maxRequired]jsonType
+	have  [maxRequired]bool
+	again bool
+}
+
+// note notes the property at the cursor, the required property i of the
+// oneof, whose value starts with c and ends at d.pos.
+func (ev *evidence) note(i int, c byte, lit []byte) {
+	switch {
+	case i < 0 || c == 'n': // null is absent
+	case ev.have[i]:
+		ev.again = true
+	default:
+		ev.found[i], ev.have[i] = jsonTypeAt(c, lit), true
+	}
+}
+
+// variantFields writes the properties of the object at the cursor that are
+// fields of variant, and skips the others, reporting whether any was one
+// of pl's own. With variant nil it reads by the variant its first
+// property suggests, and returns that (nil for an empty object); with ev,
+// it notes there the required properties it meets.
+func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence) (*variantPlan, bool) {
+	d, o := &t.d, pl.untagged
+	var seen [maxTranscodeFields / 64]uint64
+	var unused uint64
+	own := false
+	hint, vhint := 0, 0
+	for first := true; ; {
+		var fp *fieldPlan
+		if variant != nil && len(pl.fields) == 0 {
+			var ok bool
+			if fp, ok = d.property(&first, variant.msg, &vhint); !ok {
+				break
+			}
+		} else {
+			if !d.member(&first) {
+				break
+			}
+			if variant == nil {
+				variant = o.guess(d.key())
+			}
+			if pl.lookupFrom(d.key(), &hint) != nil {
+				own = true
+			} else {
+				fp = variant.msg.lookupFrom(d.key(), &vhint)
+			}
+		}
+		if fp == nil {
+			if ev == nil {
+				d.skip()
+				continue
+			}
+			i := o.requiredIndex(d.key())
+			c := d.next()
+			at := d.pos
+			d.skip()
+			ev.note(i, c, d.data[at:d.pos])
+			continue
+		}
+		if !t.first(fp, &seen, &unused) {
+			break
+		}
+		i := -1
+		if ev != nil && int(fp.num) < len(variant.requiredOf) {
+			// The look-ahead matches names exactly: a name matched
+			// case-insensitively is not the required one (nor another
+			// variant's, see oneofPlan.finish).
+			if i = variant.requiredOf[fp.num]; i >= 0 && o.required[i] != string(d.key()) {
+				i = -1
+			}
+		}
+		if i < 0 {
+			t.field(fp)
+			continue
+		}
+		c := d.next()
+		at := d.pos
+		t.field(fp)
+		ev.note(i, c, d.data[at:d.pos])
+	}
+	return variant, own
+}
+
+// saved is what restore puts back.
+type saved struct {
+	n, nmarks, extra int
+	depth, stack     int
+}
+
+// save notes the transcoder's state, for restore.
+func (t *transcoder) save() saved {
+	return saved{n: t.w.n, nmarks: t.w.nmarks, extra: t.w.extra, depth: t.d.depth, stack: len(t.d.stack)}
+}
+
+// restore undoes what was read and written since save, back to the cursor
+// at pos, and forgets a failure.
+func (t *transcoder) restore(pos int, s saved) {
+	t.w.n, t.w.nmarks, t.w.extra = s.n, s.nmarks, s.extra
+	t.d.depth, t.d.stack = s.depth, t.d.stack[:s.stack]
+	t.d.pos, t.d.err, t.bail = pos, nil, false
 }
 
 // scalar writes a value that is not a message as field num; a zero value
