@@ -122,15 +122,24 @@ func (d *decoder) member(first *bool) bool {
 // bytes before these are read as a string. fp is nil for a property that
 // is none of pl's fields.
 func (d *decoder) property(first *bool, pl *plan, hint *int) (fp *fieldPlan, ok bool) {
-	if !d.toName(first) {
+	// Most often the name follows a comma, and a colon follows the name,
+	// without white space: those are checked here, the rest by toName and
+	// colon.
+	if rest := d.data[d.pos:]; len(rest) > 1 && rest[0] == ',' && rest[1] == '"' && !*first {
+		d.pos++
+	} else if !d.toName(first) {
 		return nil, false
 	}
 	at := d.pos + 1
 	for _, fp := range pl.expected(*hint) {
-		if n := len(fp.name); fp.plain && at+n < len(d.data) && d.data[at+n] == '"' && string(d.data[at:at+n]) == fp.name {
+		if n := len(fp.name); fp.plain && at+n+1 < len(d.data) && d.data[at+n] == '"' && string(d.data[at:at+n]) == fp.name {
 			d.keyAt, d.keyLen, d.keyInBuf = at, n, false
-			d.pos = at + n + 1
 			*hint = fp.index + 1
+			if d.data[at+n+1] == ':' {
+				d.pos = at + n + 2
+				return fp, true
+			}
+			d.pos = at + n + 1
 			return fp, d.colon()
 		}
 	}

@@ -303,7 +303,16 @@ func (w *wireWriter) fixed64(v uint64) {
 }
 
 func (w *wireWriter) bytes(num protowire.Number, b []byte) {
-	w.tag(num, protowire.BytesType)
+	tag := uint64(protowire.EncodeTag(num, protowire.BytesType))
+	if tag < 0x80 && len(b) < 0x80 {
+		// A field numbered below 16 and fewer than 128 bytes: most
+		// strings, a byte each for the tag and the length.
+		w.reserve(2 + len(b))
+		w.buf[w.n], w.buf[w.n+1] = byte(tag), byte(len(b))
+		w.n += 2 + copy(w.buf[w.n+2:], b)
+		return
+	}
+	w.varint(tag)
 	w.varint(uint64(len(b)))
 	w.raw(b...)
 }
@@ -696,7 +705,7 @@ func (t *transcoder) scalar(v *valuePlan, num protowire.Number, presence bool) {
 	d, w := &t.d, &t.w
 	switch v.kind {
 	case protoreflect.StringKind:
-		if !d.want('"', "a string") {
+		if d.next() != '"' && !d.want('"', "a string") {
 			t.giveUp()
 			return
 		}
