@@ -3,18 +3,17 @@ package codec
 import (
 	"encoding/base64"
 	"fmt"
-	"math/bits"
 	"reflect"
 	"strconv"
 	"sync"
-	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/ampersand-connect/gateway/internal/jsonfmt"
 )
 
 // appendJSON appends m's proto3 JSON, as protojson.Marshal with its default
@@ -332,79 +331,20 @@ func (f *jsonField) appendValue(b []byte, p unsafe.Pointer) ([]byte, error) {
 }
 
 // appendJSONString quotes s as protojson does: only '"', '\' and control
-// characters are escaped, and invalid UTF-8 is an error.
+// characters are escaped; invalid UTF-8 is an error.
 func appendJSONString(b []byte, s string, fd protoreflect.FieldDescriptor) ([]byte, error) {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= ' ' && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				return b, fmt.Errorf("field %s contains invalid UTF-8", fd.FullName())
-			}
-			i += n
-			continue
-		}
-		b = append(b, s[start:i]...)
-		b = append(b, '\\')
-		switch c {
-		case '"', '\\':
-			b = append(b, c)
-		case '\b':
-			b = append(b, 'b')
-		case '\f':
-			b = append(b, 'f')
-		case '\n':
-			b = append(b, 'n')
-		case '\r':
-			b = append(b, 'r')
-		case '\t':
-			b = append(b, 't')
-		default:
-			b = append(b, 'u')
-			b = append(b, "0000"[1+(bits.Len32(uint32(c))-1)/4:]...)
-			b = strconv.AppendUint(b, uint64(c), 16)
-		}
-		i++
-		start = i
+	b, ok := jsonfmt.AppendString(b, s)
+	if !ok {
+		return b, fmt.Errorf("field %s contains invalid UTF-8", fd.FullName())
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"'), nil
+	return b, nil
 }
 
 // appendJSONTimestamp writes RFC 3339 in UTC with 0, 3, 6 or 9 fractional
-// digits, as protojson does; a timestamp out of proto3 JSON's range (years
-// 1 to 9999) is an error, as there.
+// digits, as protojson does, after checking the range.
 func appendJSONTimestamp(b []byte, ts *timestamppb.Timestamp) ([]byte, error) {
 	if err := ts.CheckValid(); err != nil {
 		return b, err
 	}
-	nanos := int64(ts.GetNanos())
-	b = append(b, '"')
-	b = time.Unix(ts.GetSeconds(), 0).UTC().AppendFormat(b, "2006-01-02T15:04:05")
-	switch {
-	case nanos == 0:
-	case nanos%1e6 == 0:
-		b = appendFraction(b, nanos/1e6, 3)
-	case nanos%1e3 == 0:
-		b = appendFraction(b, nanos/1e3, 6)
-	default:
-		b = appendFraction(b, nanos, 9)
-	}
-	return append(b, 'Z', '"'), nil
-}
-
-// appendFraction writes '.' and v in digits, zero-padded on the left.
-func appendFraction(b []byte, v int64, digits int) []byte {
-	var buf [9]byte
-	for i := digits - 1; i >= 0; i-- {
-		buf[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(append(b, '.'), buf[:digits]...)
+	return jsonfmt.AppendTimestamp(b, ts.GetSeconds(), ts.GetNanos()), nil
 }

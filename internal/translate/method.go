@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
@@ -35,12 +34,11 @@ type Method struct {
 	responseBody *fieldPlan
 	// transcodable says that [Method.Transcode] covers the response.
 	transcodable bool
-	// giveUps counts the transcodings given up in a row, up to
-	// maxGiveUps, and skipped the calls not tried since (see Transcode).
-	giveUps  atomic.Int32
-	skipped  atomic.Uint32
-	project  protoreflect.FieldDescriptor
-	template string // the path with its parameters' REST names
+	// wireTries and jsonTries count the transcodings given up on (see
+	// Transcode and TranscodeJSON).
+	wireTries, jsonTries tries
+	project              protoreflect.FieldDescriptor
+	template             string // the path with its parameters' REST names
 }
 
 // segment is a literal part of a path template, or the field that fills a

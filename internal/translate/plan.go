@@ -86,6 +86,8 @@ type fieldPlan struct {
 	// plain says that the name is ASCII with no character JSON escapes,
 	// so that the input's bytes can be compared with it.
 	plain bool
+	// jsonKey is the name as the transcoder writes it in proto JSON.
+	jsonKey []byte
 }
 
 // valuePlan says how one value is read and written.
@@ -124,9 +126,10 @@ type variantGuess struct {
 }
 
 type variantPlan struct {
-	fd  protoreflect.FieldDescriptor
-	num protowire.Number
-	msg *plan
+	fd      protoreflect.FieldDescriptor
+	num     protowire.Number
+	msg     *plan
+	jsonKey []byte // the variant field's name, as the transcoder writes it in proto JSON
 	// For a generated message, what setting the variant writes: the
 	// oneof's interface field (at oneofOffset) gets the itab of the
 	// variant's wrapper type and a new wrapper, whose one field is the new
@@ -295,7 +298,7 @@ func expectations(fields []*fieldPlan) [][]*fieldPlan {
 }
 
 func makeFieldPlan(fd protoreflect.FieldDescriptor) (*fieldPlan, error) {
-	fp := &fieldPlan{fd: fd, name: fd.JSONName(), list: fd.IsList(), isMap: fd.IsMap(), num: fd.Number()}
+	fp := &fieldPlan{fd: fd, name: fd.JSONName(), list: fd.IsList(), isMap: fd.IsMap(), num: fd.Number(), jsonKey: jsonKey(fd.JSONName())}
 	vd := fd
 	if fd.IsMap() {
 		vd = fd.MapValue()
@@ -349,7 +352,7 @@ func (o *oneofPlan) addVariant(fp *fieldPlan) error {
 	if fp.value.msg == nil || fp.value.msg.wkt != wktNone {
 		return fmt.Errorf("%s: a variant of an untagged oneof must be a message", fp.fd.FullName())
 	}
-	v := &variantPlan{fd: fp.fd, msg: fp.value.msg, num: fp.fd.Number()}
+	v := &variantPlan{fd: fp.fd, msg: fp.value.msg, num: fp.fd.Number(), jsonKey: jsonKey(fp.fd.JSONName())}
 	md := fp.fd.Message()
 	for i := range md.Fields().Len() {
 		fd := md.Fields().Get(i)

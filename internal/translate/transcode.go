@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -44,25 +45,38 @@ const maxTranscodeFields = 256
 // gives them, not by number: a valid encoding, but not proto.Marshal's
 // bytes. The bytes do not share body's memory.
 func (m *Method) Transcode(body []byte, contentType string) ([]byte, bool) {
+	return m.transcodeAs(body, contentType, false, &m.wireTries)
+}
+
+// transcodeAs is Transcode, or with json TranscodeJSON, counting the bodies
+// given up on in tries.
+func (m *Method) transcodeAs(body []byte, contentType string, json bool, tries *tries) ([]byte, bool) {
 	if !m.transcodes(body, contentType) {
 		return nil, false
 	}
 	// An upstream whose answers the transcoder keeps giving up on (a new
 	// enum value in every body, say) would have each read twice: after
 	// maxGiveUps in a row, only one call in retryEvery tries.
-	if m.giveUps.Load() >= maxGiveUps && m.skipped.Add(1)%retryEvery != 0 {
+	if tries.giveUps.Load() >= maxGiveUps && tries.skipped.Add(1)%retryEvery != 0 {
 		return nil, false
 	}
-	wire, ok := m.transcode(body)
+	out, ok := m.transcode(body, json)
 	switch {
 	case !ok:
-		if m.giveUps.Load() < maxGiveUps {
-			m.giveUps.Add(1)
+		if tries.giveUps.Load() < maxGiveUps {
+			tries.giveUps.Add(1)
 		}
-	case m.giveUps.Load() != 0:
-		m.giveUps.Store(0)
+	case tries.giveUps.Load() != 0:
+		tries.giveUps.Store(0)
 	}
-	return wire, ok
+	return out, ok
+}
+
+// tries counts the transcodings of a method's answers given up in a row,
+// up to maxGiveUps, and the calls not tried since.
+type tries struct {
+	giveUps atomic.Int32
+	skipped atomic.Uint32
 }
 
 // maxGiveUps and retryEvery are how Transcode stops trying on a method
@@ -78,16 +92,18 @@ func (m *Method) transcodes(body []byte, contentType string) bool {
 	return m.transcodable && len(body) > 0 && mediaTypeOf(contentType) == "application/json"
 }
 
-// transcode is Transcode on a body it reads.
-func (m *Method) transcode(body []byte) ([]byte, bool) {
+// transcode is Transcode, or with json TranscodeJSON, on a body it reads.
+func (m *Method) transcode(body []byte, json bool) ([]byte, bool) {
 	t := transcoders.Get().(*transcoder)
 	defer t.release()
-	t.d.data = body
+	t.d.data, t.json = body, json
 	if m.responseBody != nil {
 		if c := t.d.next(); c == 'n' || c == 0 {
 			return nil, false
 		}
+		t.open('{')
 		t.field(m.responseBody)
+		t.close('}')
 	} else {
 		if t.d.next() != '{' {
 			return nil, false
@@ -153,6 +169,11 @@ type transcoder struct {
 	depth int
 	bail  bool
 	keys  []map[string]struct{} // the keys of the maps open, by depth (see mapField)
+	// json says that the transcoder writes proto JSON instead (see
+	// transcode_json.go); comma, that a value was written last, which the
+	// next value follows after a comma.
+	json  bool
+	comma bool
 }
 
 var transcoders = sync.Pool{New: func() any { return new(transcoder) }}
@@ -338,6 +359,9 @@ func (t *transcoder) field(fp *fieldPlan) {
 		}
 		return
 	}
+	if t.json {
+		t.key(fp.jsonKey)
+	}
 	num := fp.num
 	switch {
 	case fp.isMap:
@@ -353,6 +377,10 @@ func (t *transcoder) field(fp *fieldPlan) {
 
 // nested writes the value at the cursor as pl's message, field num.
 func (t *transcoder) nested(pl *plan, num protowire.Number) {
+	if t.json {
+		t.message(pl)
+		return
+	}
 	f := t.w.open()
 	t.message(pl)
 	t.w.close(f, num)
@@ -368,7 +396,8 @@ func (t *transcoder) list(fp *fieldPlan) {
 	}
 	num := fp.num
 	el := fp.value.msg
-	packed := el == nil && fp.value.kind != protoreflect.StringKind
+	packed := el == nil && fp.value.kind != protoreflect.StringKind && !t.json
+	t.open('[')
 	var f frame
 	n := 0
 	for first := true; d.element(&first); n++ {
@@ -394,6 +423,7 @@ func (t *transcoder) list(fp *fieldPlan) {
 	if packed && n > 0 {
 		t.w.close(f, num)
 	}
+	t.close(']')
 }
 
 // mapField writes a JSON object as a map field, an entry per property.
@@ -405,46 +435,67 @@ func (t *transcoder) mapField(fp *fieldPlan) {
 	}
 	num := fp.num
 	el := fp.value.msg
+	// The decoder merges a message given twice under one key, which the
+	// binary encoding would replace; proto JSON allows a key once.
 	var keys map[string]struct{}
-	if el != nil {
-		// A map within a value is a message deeper: each map open has a
-		// set of its own.
-		for len(t.keys) <= t.depth {
-			t.keys = append(t.keys, nil)
-		}
-		if t.keys[t.depth] == nil {
-			t.keys[t.depth] = map[string]struct{}{}
-		}
-		keys = t.keys[t.depth]
-		clear(keys)
+	if el != nil || t.json {
+		keys = t.keySet()
 	}
+	t.open('{')
 	for first := true; d.member(&first); {
-		if el != nil {
-			// The decoder merges a message given twice under one key;
-			// the binary encoding would replace it.
-			key := d.str(d.key())
-			if _, dup := keys[key]; dup {
-				t.giveUp()
-				return
-			}
-			keys[key] = struct{}{}
+		if keys != nil && !t.once(keys) {
+			return
 		}
 		if d.next() == 'n' {
 			t.giveUp()
 			return
 		}
-		entry := t.w.open()
-		t.w.bytes(1, d.key())
+		var entry frame
+		if t.json {
+			t.mapKey(d.key())
+		} else {
+			entry = t.w.open()
+			t.w.bytes(1, d.key())
+		}
 		if el != nil {
 			t.nested(el, 2)
 		} else {
 			t.scalar(&fp.value, 2, true)
 		}
-		t.w.close(entry, num)
+		if !t.json {
+			t.w.close(entry, num)
+		}
 		if t.failed() {
 			return
 		}
 	}
+	t.close('}')
+}
+
+// keySet returns the set of the keys of the map or object open at this
+// depth, empty: each has a set of its own.
+func (t *transcoder) keySet() map[string]struct{} {
+	for len(t.keys) <= t.depth {
+		t.keys = append(t.keys, nil)
+	}
+	if t.keys[t.depth] == nil {
+		t.keys[t.depth] = map[string]struct{}{}
+	}
+	keys := t.keys[t.depth]
+	clear(keys)
+	return keys
+}
+
+// once adds the current property's name to keys, and reports whether it
+// was not there; else it gives up.
+func (t *transcoder) once(keys map[string]struct{}) bool {
+	key := t.d.str(t.d.key())
+	if _, dup := keys[key]; dup {
+		t.giveUp()
+		return false
+	}
+	keys[key] = struct{}{}
+	return true
 }
 
 // message writes the value at the cursor as pl's message's content: an
@@ -464,25 +515,31 @@ func (t *transcoder) message(pl *plan) {
 			t.giveUp()
 			return
 		}
+		t.open('{')
 		t.structFields()
+		t.close('}')
 		return
 	case wktValue:
 		t.jsonValue()
 		return
 	}
 	if pl.wrapper != nil {
+		t.open('{')
 		t.field(pl.wrapper)
+		t.close('}')
 		return
 	}
 	if !d.want('{', "an object") {
 		t.giveUp()
 		return
 	}
+	t.open('{')
 	if pl.untagged != nil {
 		t.untagged(pl)
-		return
+	} else {
+		t.checkOneofs(pl, t.properties(pl))
 	}
-	t.checkOneofs(pl, t.properties(pl))
+	t.close('}')
 }
 
 // properties writes the properties of the object at the cursor that are
@@ -551,7 +608,7 @@ func (t *transcoder) checkOneofs(pl *plan, oneofs uint64) {
 func (t *transcoder) untagged(pl *plan) {
 	d, o := &t.d, pl.untagged
 	start, saved := d.pos, t.save()
-	f := t.w.open()
+	f := t.frame()
 	var variant *variantPlan
 	own := false
 	if o.guessable {
@@ -564,10 +621,13 @@ func (t *transcoder) untagged(pl *plan) {
 		case guessed != nil && guessed != chosen:
 			t.restore(start, saved)
 			variant = chosen
-			f = t.w.open()
+			f = t.frame()
 			_, own = t.variantFields(pl, variant, nil)
 		default:
 			variant, own = chosen, _own
+			if guessed == nil { // an empty object
+				t.beginVariant(variant)
+			}
 		}
 	}
 	if variant == nil {
@@ -575,10 +635,14 @@ func (t *transcoder) untagged(pl *plan) {
 			t.giveUp()
 			return
 		}
-		f = t.w.open()
+		f = t.frame()
 		_, own = t.variantFields(pl, variant, nil)
 	}
-	t.w.close(f, variant.num)
+	if t.json {
+		t.close('}')
+	} else {
+		t.w.close(f, variant.num)
+	}
 	var oneofs uint64
 	if own && !t.failed() {
 		end := d.pos
@@ -624,6 +688,9 @@ func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence)
 	var unused uint64
 	own := false
 	hint, vhint := 0, 0
+	if variant != nil {
+		t.beginVariant(variant)
+	}
 	for first := true; ; {
 		var fp *fieldPlan
 		if variant != nil && len(pl.fields) == 0 {
@@ -637,6 +704,7 @@ func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence)
 			}
 			if variant == nil {
 				variant = o.guess(d.key())
+				t.beginVariant(variant)
 			}
 			if pl.lookupFrom(d.key(), &hint) != nil {
 				own = true
@@ -680,15 +748,34 @@ func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence)
 	return variant, own
 }
 
+// frame opens a nested message in the binary encoding; proto JSON has
+// none.
+func (t *transcoder) frame() frame {
+	if t.json {
+		return frame{}
+	}
+	return t.w.open()
+}
+
+// beginVariant starts writing the object's properties as variant's: in
+// proto JSON, the variant's field holds them.
+func (t *transcoder) beginVariant(variant *variantPlan) {
+	if t.json {
+		t.key(variant.jsonKey)
+		t.open('{')
+	}
+}
+
 // saved is what restore puts back.
 type saved struct {
 	n, nmarks, extra int
 	depth, stack     int
+	comma            bool
 }
 
 // save notes the transcoder's state, for restore.
 func (t *transcoder) save() saved {
-	return saved{n: t.w.n, nmarks: t.w.nmarks, extra: t.w.extra, depth: t.d.depth, stack: len(t.d.stack)}
+	return saved{n: t.w.n, nmarks: t.w.nmarks, extra: t.w.extra, depth: t.d.depth, stack: len(t.d.stack), comma: t.comma}
 }
 
 // restore undoes what was read and written since save, back to the cursor
@@ -697,11 +784,16 @@ func (t *transcoder) restore(pos int, s saved) {
 	t.w.n, t.w.nmarks, t.w.extra = s.n, s.nmarks, s.extra
 	t.d.depth, t.d.stack = s.depth, t.d.stack[:s.stack]
 	t.d.pos, t.d.err, t.bail = pos, nil, false
+	t.comma = s.comma
 }
 
 // scalar writes a value that is not a message as field num; a zero value
 // only with presence.
 func (t *transcoder) scalar(v *valuePlan, num protowire.Number, presence bool) {
+	if t.json {
+		t.jsonScalar(v)
+		return
+	}
 	d, w := &t.d, &t.w
 	switch v.kind {
 	case protoreflect.StringKind:
@@ -750,60 +842,78 @@ func isZero(rec []byte, k protoreflect.Kind) bool {
 // packed writes a number, boolean or enum value without a tag. It reports
 // false when it gave up.
 func (t *transcoder) packed(v *valuePlan) bool {
-	d, w := &t.d, &t.w
+	bits, ok := t.number(v)
+	if !ok {
+		return false
+	}
+	w := &t.w
+	switch v.kind {
+	case protoreflect.BoolKind:
+		w.raw(byte(bits))
+	case protoreflect.FloatKind:
+		w.fixed32(uint32(bits))
+	case protoreflect.DoubleKind:
+		w.fixed64(bits)
+	default:
+		w.varint(bits)
+	}
+	return true
+}
+
+// number reads a number, boolean or enum value: its bits, as a varint or a
+// fixed-size record holds them. It reports false when it gave up.
+func (t *transcoder) number(v *valuePlan) (uint64, bool) {
+	d := &t.d
+	var bits uint64
 	switch v.kind {
 	case protoreflect.BoolKind:
 		switch d.next() {
 		case 't':
 			d.literal("true")
-			w.raw(1)
+			bits = 1
 		case 'f':
 			d.literal("false")
-			w.raw(0)
 		default:
 			t.giveUp()
 		}
-	case protoreflect.Int32Kind:
-		n, ok := d.integer(math.MinInt32, math.MaxInt32, "")
+	case protoreflect.Int32Kind, protoreflect.Int64Kind:
+		lo, hi := int64(math.MinInt32), int64(math.MaxInt32)
+		if v.kind == protoreflect.Int64Kind {
+			lo, hi = math.MinInt64, math.MaxInt64
+		}
+		n, ok := d.integer(lo, hi, "")
 		if !ok {
 			t.giveUp()
-			return false
+			return 0, false
 		}
-		w.varint(uint64(n))
-	case protoreflect.Int64Kind:
-		n, ok := d.integer(math.MinInt64, math.MaxInt64, "")
-		if !ok {
-			t.giveUp()
-			return false
-		}
-		w.varint(uint64(n))
+		bits = uint64(n)
 	case protoreflect.DoubleKind, protoreflect.FloatKind:
 		f, ok := d.float()
 		if !ok {
 			t.giveUp()
-			return false
+			return 0, false
 		}
 		if v.kind == protoreflect.FloatKind {
-			w.fixed32(math.Float32bits(float32(f)))
+			bits = uint64(math.Float32bits(float32(f)))
 		} else {
-			w.fixed64(math.Float64bits(f))
+			bits = math.Float64bits(f)
 		}
 	case protoreflect.EnumKind:
 		if !d.want('"', "a string") {
 			t.giveUp()
-			return false
+			return 0, false
 		}
 		b := d.rawString()
 		n, known := v.enum.byREST[string(b)]
 		if !known && len(b) > 0 { // reported by the decoder
 			t.giveUp()
-			return false
+			return 0, false
 		}
-		w.varint(uint64(int64(n)))
+		bits = uint64(int64(n))
 	default:
 		t.giveUp()
 	}
-	return !t.failed()
+	return bits, !t.failed()
 }
 
 // timestamp writes an RFC 3339 string as a Timestamp's content.
@@ -811,6 +921,10 @@ func (t *transcoder) timestamp() {
 	ts, ok := t.d.timestampValue()
 	if !ok {
 		t.giveUp()
+		return
+	}
+	if t.json {
+		t.jsonTimestamp(ts.Seconds, ts.Nanos)
 		return
 	}
 	if ts.Seconds != 0 {
@@ -831,6 +945,19 @@ func (t *transcoder) structFields() {
 		return
 	}
 	d := &t.d
+	if t.json {
+		// Proto JSON allows a key once.
+		keys := t.keySet()
+		for first := true; d.member(&first); {
+			if !t.once(keys) {
+				return
+			}
+			t.mapKey(d.key())
+			t.jsonValue()
+		}
+		t.depth--
+		return
+	}
 	for first := true; d.member(&first); {
 		entry := t.w.open()
 		t.w.bytes(1, d.key()) // before the value, which may reuse the key's buffer
@@ -844,6 +971,10 @@ func (t *transcoder) structFields() {
 
 // jsonValue writes any JSON value as a Value's content.
 func (t *transcoder) jsonValue() {
+	if t.json {
+		t.jsonAny()
+		return
+	}
 	d, w := &t.d, &t.w
 	switch c := d.next(); c {
 	case '{':

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
@@ -40,16 +41,84 @@ func checkTranscode(t testing.TB, m *Method, body []byte) bool {
 		t.Fatalf("%s: transcoded and decoded differ for %.300q:\n%s\n%s", m.desc.Name(), body,
 			prototext.Format(got), prototext.Format(want))
 	}
+	if !checkTranscodeJSON(t, m, body, want) && !repeatsKeys(body) {
+		t.Fatalf("%s: transcoded to the binary encoding but not to JSON: %.300q", m.desc.Name(), body)
+	}
 	return true
+}
+
+// checkTranscodeJSON holds TranscodeJSON to NewResponse's message, want:
+// when it writes JSON, protojson reads it as want. It reports whether
+// TranscodeJSON wrote.
+func checkTranscodeJSON(t testing.TB, m *Method, body []byte, want proto.Message) bool {
+	t.Helper()
+	js, ok := transcodeOnceAs(m, body, "application/json", true)
+	if !ok {
+		return false
+	}
+	got := m.response.newMessage().Interface()
+	if err := protojson.Unmarshal(js, got); err != nil {
+		t.Fatalf("%s: the transcoded JSON does not unmarshal: %v\n%.500s", m.desc.Name(), err, js)
+	}
+	if !proto.Equal(got, want) {
+		t.Fatalf("%s: transcoded JSON and decoded differ for %.300q:\n%.500s\n%s", m.desc.Name(), body,
+			js, prototext.Format(want))
+	}
+	return true
+}
+
+// repeatsKeys reports whether an object in body gives a key twice, which
+// TranscodeJSON gives up on in maps and Structs.
+func repeatsKeys(body []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(body))
+	var walk func() bool
+	walk = func() bool {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			repeats := false
+			for d.More() {
+				k, err := d.Token()
+				if err != nil {
+					return repeats
+				}
+				key, _ := k.(string)
+				repeats = repeats || seen[key]
+				seen[key] = true
+				repeats = walk() || repeats
+			}
+			d.Token()
+			return repeats
+		case json.Delim('['):
+			repeats := false
+			for d.More() {
+				repeats = walk() || repeats
+			}
+			d.Token()
+			return repeats
+		}
+		return false
+	}
+	return walk()
 }
 
 // transcodeOnce is Transcode without its memory of the bodies given up
 // on, which would have it skip most of a test's bodies.
 func transcodeOnce(m *Method, body []byte, contentType string) ([]byte, bool) {
+	return transcodeOnceAs(m, body, contentType, false)
+}
+
+// transcodeOnceAs is transcodeOnce, or with json the same for
+// TranscodeJSON.
+func transcodeOnceAs(m *Method, body []byte, contentType string, json bool) ([]byte, bool) {
 	if !m.transcodes(body, contentType) {
 		return nil, false
 	}
-	return m.transcode(body)
+	return m.transcode(body, json)
 }
 
 // restBody is the REST JSON body of a populated response of m.
@@ -190,6 +259,15 @@ func FuzzTranscodeMatchesDecode(f *testing.F) {
 func BenchmarkTranscode(b *testing.B) {
 	benchmarkSizes(b, func(body []byte) error {
 		if _, ok := getIntegration.Transcode(body, "application/json"); !ok {
+			return errors.New("not transcoded")
+		}
+		return nil
+	})
+}
+
+func BenchmarkTranscodeJSON(b *testing.B) {
+	benchmarkSizes(b, func(body []byte) error {
+		if _, ok := getIntegration.TranscodeJSON(body, "application/json"); !ok {
 			return errors.New("not transcoded")
 		}
 		return nil
