@@ -28,8 +28,9 @@ type Message struct {
 	Retains int
 	shared  atomic.Pointer[encodings] // nil until Share
 	// wire is the proto encoding of a [Transcoded] response, which the
-	// proto codecs send as it is.
-	wire []byte
+	// proto codecs send as it is; json the proto JSON of a
+	// [TranscodedJSON] response, which the JSON codecs send.
+	wire, json []byte
 }
 
 // Transcoded is a response of type typ whose proto encoding, wire, was
@@ -38,22 +39,37 @@ type Message struct {
 // when something asks for it: a JSON codec, or an interceptor that reads
 // it through its proto.Message methods. wire must not be changed.
 func Transcoded(wire []byte, typ protoreflect.MessageType) *Message {
+	decode := func() (proto.Message, error) {
+		m := typ.New().Interface()
+		return m, proto.Unmarshal(wire, m)
+	}
 	// Retains charges the message a JSON caller may have decoded from the
 	// bytes, whose strings are copies, and its JSON encoding.
-	return &Message{Message: &lazyMessage{typ: typ, wire: wire}, wire: wire, Retains: 2 * len(wire)}
+	return &Message{Message: &lazyMessage{typ: typ, decode: decode}, wire: wire, Retains: 2 * len(wire)}
 }
 
-// Transcoded reports whether m was made by [Transcoded].
-func (m *Message) Transcoded() bool { return m.wire != nil }
+// TranscodedJSON is a response of type typ whose proto JSON, json, was
+// written straight from the upstream's body, without making the message.
+// The JSON codecs send those bytes. The message is made by decode (from
+// the upstream's body, which it keeps) only when something asks for it: a
+// proto codec, or an interceptor that reads it through its proto.Message
+// methods. retains is what decode keeps alive; json must not be changed.
+func TranscodedJSON(json []byte, typ protoreflect.MessageType, retains int, decode func() (proto.Message, error)) *Message {
+	// Retains charges the message too, and the JSON.
+	return &Message{Message: &lazyMessage{typ: typ, decode: decode}, json: json, Retains: 2*retains + len(json)}
+}
 
-// lazyMessage is a message decoded from its proto encoding when it is
-// first used.
+// Transcoded reports whether m was made by [Transcoded] or
+// [TranscodedJSON].
+func (m *Message) Transcoded() bool { return m.wire != nil || m.json != nil }
+
+// lazyMessage is a message made by decode when it is first used.
 type lazyMessage struct {
-	once sync.Once
-	typ  protoreflect.MessageType
-	wire []byte
-	m    proto.Message
-	err  error
+	once   sync.Once
+	typ    protoreflect.MessageType
+	decode func() (proto.Message, error)
+	m      proto.Message
+	err    error
 	// decoded is the response holding m (see Message.Decoded).
 	decoded atomic.Pointer[Message]
 }
@@ -62,20 +78,19 @@ func (l *lazyMessage) ProtoReflect() protoreflect.Message { return l.get().Proto
 
 func (l *lazyMessage) get() proto.Message {
 	l.once.Do(func() {
-		m := l.typ.New().Interface()
-		if l.err = proto.Unmarshal(l.wire, m); l.err != nil {
-			m = l.typ.New().Interface()
+		if l.m, l.err = l.decode(); l.err != nil || l.m == nil {
+			l.m = l.typ.New().Interface()
 		}
-		l.m = m
+		l.decode = nil // what it kept is no longer needed
 	})
 	return l.m
 }
 
-// Decoded returns m; or, for a [Transcoded] m, a response holding the
-// message decoded from its bytes, made once, whose proto encoding is the
-// binary codecs' own: fields by number, so that the bytes depend on the
-// message alone and not on the order of the upstream's JSON. It is shared
-// (see [Message.Share]) when m is.
+// Decoded returns m; or, for a [Transcoded] or [TranscodedJSON] m, a
+// response holding its message, made once, whose encodings are the codecs'
+// own: fields by number, so that the bytes depend on the message alone and
+// not on the order of the upstream's JSON. It is shared (see
+// [Message.Share]) when m is.
 func (m *Message) Decoded() (*Message, error) {
 	l, ok := m.Message.(*lazyMessage)
 	if !ok {
@@ -98,8 +113,8 @@ func (m *Message) Decoded() (*Message, error) {
 	return d, nil
 }
 
-// Proto returns the message m holds, decoding a [Transcoded] response's
-// from its encoding; and an error if that encoding does not decode.
+// Proto returns the message m holds, decoding a transcoded response's
+// ([Transcoded], [TranscodedJSON]); and an error if that fails.
 func (m *Message) Proto() (proto.Message, error) {
 	if l, ok := m.Message.(*lazyMessage); ok {
 		msg := l.get()
@@ -111,14 +126,14 @@ func (m *Message) Proto() (proto.Message, error) {
 // encodings are a response's encodings, each made once, by the first call
 // that sends the response with that codec.
 type encodings struct {
-	size   int // the proto encoding's size, computed when it was shared
+	size   int // EncodedSize when it was shared
 	binary atomic.Pointer[[]byte]
 	json   atomic.Pointer[[]byte]
 }
 
 // Share marks m as sent by several calls: the codecs of this package
 // encode it once per codec and copy the bytes for every call. It returns
-// m's encoded size. It is safe for concurrent use.
+// [EncodedSize] of m. It is safe for concurrent use.
 // The size is computed once, when m is marked: a shared response, like
 // every response the service makes, is never changed.
 func (m *Message) Share() int {
@@ -129,19 +144,26 @@ func (m *Message) Share() int {
 	if m.wire != nil {
 		enc.binary.Store(&m.wire)
 	}
+	if m.json != nil {
+		enc.json.Store(&m.json)
+	}
 	if !m.shared.CompareAndSwap(nil, enc) {
 		return m.shared.Load().size
 	}
 	return enc.size
 }
 
-// EncodedSize is the size of msg's proto encoding: for a [Message] that is
-// shared, the size computed when it was shared, without walking the
-// message again.
+// EncodedSize is the size of msg's proto encoding; for a [TranscodedJSON]
+// response, the size of its proto JSON, which is larger, and known without
+// making the message. For a [Message] that is shared, it is the size
+// computed when it was shared, without walking the message again.
 func EncodedSize(msg proto.Message) int {
 	if m, ok := msg.(*Message); ok {
 		if enc := m.shared.Load(); enc != nil {
 			return enc.size
+		}
+		if m.json != nil {
+			return len(m.json)
 		}
 		if m.wire != nil {
 			return len(m.wire)

@@ -60,8 +60,8 @@ func (c *cachingCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 }
 
 // ready returns resp's encoding by this codec when one is made already
-// (shared, or transcoded for a binary codec), which must not be changed;
-// else the message to encode.
+// (shared, or transcoded into this codec's encoding), which must not be
+// changed; else the message to encode.
 func (c *cachingCodec) ready(resp *Message) ([]byte, proto.Message, error) {
 	encoded, err := c.sharedEncoding(resp)
 	if err != nil || encoded != nil {
@@ -69,6 +69,9 @@ func (c *cachingCodec) ready(resp *Message) ([]byte, proto.Message, error) {
 	}
 	if c.binary && resp.wire != nil {
 		return resp.wire, nil, nil
+	}
+	if !c.binary && resp.json != nil {
+		return resp.json, nil, nil
 	}
 	m, err := resp.Proto()
 	return nil, m, err

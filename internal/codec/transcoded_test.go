@@ -2,8 +2,10 @@ package codec
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -153,5 +155,83 @@ func TestDecoded(t *testing.T) {
 	plain := &Message{Message: translated}
 	if d, _ := plain.Decoded(); d != plain {
 		t.Error("a response that is not transcoded is not its own Decoded")
+	}
+}
+
+// TestTranscodedJSONMessage: a response transcoded into proto JSON is sent
+// as its bytes by the JSON codecs, shared or not, without making the
+// message; the message is made once, for the proto codecs and for
+// anything that reads it as a message.
+func TestTranscodedJSONMessage(t *testing.T) {
+	t.Parallel()
+	translated, _, wantJSON := transcodedFixture(t)
+	wantWire, err := (&cachingCodec{name: "proto", binary: true}).Marshal(translated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := append([]byte(" "), wantJSON...) // not the codec's own bytes
+	typ := translated.ProtoReflect().Type()
+	for _, shared := range []bool{false, true} {
+		var decodes atomic.Int32
+		resp := TranscodedJSON(js, typ, 100, func() (proto.Message, error) {
+			decodes.Add(1)
+			return proto.Clone(translated), nil
+		})
+		if !resp.Transcoded() || resp.Retains != 200+len(js) {
+			t.Errorf("Transcoded %v, Retains %d", resp.Transcoded(), resp.Retains)
+		}
+		if size := EncodedSize(resp); size != len(js) {
+			t.Errorf("EncodedSize = %d, want the JSON's %d", size, len(js))
+		}
+		if shared {
+			if size := resp.Share(); size != len(js) {
+				t.Errorf("Share = %d, want the JSON's %d", size, len(js))
+			}
+		}
+		for _, name := range []string{"json", "json; charset=utf-8"} {
+			c := &cachingCodec{name: name}
+			got, err := c.MarshalAppend(nil, resp)
+			if err != nil || !bytes.Equal(got, js) {
+				t.Errorf("%s, shared %v: %s, %v", name, shared, got, err)
+			}
+			g, err := grpcCodec{c}.Marshal(resp)
+			if err != nil || !bytes.Equal(g.Materialize(), js) {
+				t.Errorf("grpc %s, shared %v: %v", name, shared, err)
+			}
+		}
+		if n := decodes.Load(); n != 0 {
+			t.Errorf("shared %v: the JSON codecs made the message %d times", shared, n)
+		}
+		for range 2 {
+			got, err := (&cachingCodec{name: "proto", binary: true}).MarshalAppend(nil, resp)
+			if err != nil || !bytes.Equal(got, wantWire) {
+				t.Errorf("proto, shared %v: %v", shared, err)
+			}
+		}
+		if !proto.Equal(resp, translated) || EncodedSize(resp) != len(js) {
+			t.Errorf("shared %v: the message differs, or its size %d", shared, EncodedSize(resp))
+		}
+		d, err := resp.Decoded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := (&cachingCodec{name: "json"}).MarshalAppend(nil, d); err != nil || !bytes.Equal(got, wantJSON) {
+			t.Errorf("decoded, shared %v: %s, %v", shared, got, err)
+		}
+		if n := decodes.Load(); n != 1 {
+			t.Errorf("shared %v: the message was made %d times, want once", shared, n)
+		}
+	}
+	// A message that cannot be made is an error for the proto codecs,
+	// not for the JSON ones, which have the bytes.
+	resp := TranscodedJSON(js, typ, 0, func() (proto.Message, error) { return nil, errors.New("no") })
+	if _, err := (&cachingCodec{name: "proto", binary: true}).MarshalAppend(nil, resp); err == nil {
+		t.Error("proto: no error")
+	}
+	if got, err := (&cachingCodec{name: "json"}).MarshalAppend(nil, resp); err != nil || !bytes.Equal(got, js) {
+		t.Errorf("json: %v", err)
+	}
+	if m, err := resp.Proto(); err == nil || m == nil {
+		t.Errorf("Proto = %v, %v; want an empty message and the error", m, err)
 	}
 }

@@ -83,7 +83,11 @@ func (s *Service) grpcHandler(op *operation) func(any, context.Context, func(any
 					APIKey:        firstValue(ctx, "x-api-key"),
 					Authorization: firstValue(ctx, "authorization"),
 				}
-				resp, err := s.call(ctx, op, msg, creds, raw.Binary())
+				form := answerJSON
+				if raw.Binary() {
+					form = answerProto
+				}
+				resp, err := s.call(ctx, op, msg, creds, form)
 				if err != nil {
 					return nil, GRPCError(err)
 				}

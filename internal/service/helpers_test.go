@@ -53,7 +53,7 @@ func integrationHandler(svc *Service, opts ...connect.HandlerOption) (string, ht
 // callGetIntegration calls GetIntegration through the service's own entry
 // point, with no transport.
 func (s *Service) callGetIntegration(ctx context.Context, req *ampersandv1.GetIntegrationRequest, creds rest.Credentials) (*ampersandv1.GetIntegrationResponse, error) {
-	resp, err := s.call(ctx, s.operation(ampersandv1connect.IntegrationServiceGetIntegrationProcedure), req, creds, false)
+	resp, err := s.call(ctx, s.operation(ampersandv1connect.IntegrationServiceGetIntegrationProcedure), req, creds, answerMessage)
 	if err != nil {
 		return nil, err
 	}

@@ -153,7 +153,11 @@ func (s *Service) connectHandler(op *operation, opts []connect.HandlerOption) ht
 			Authorization: req.Header().Get("Authorization"),
 		}
 		get := req.HTTPMethod() == http.MethodGet
-		resp, err := s.call(ctx, op, req.Msg.Message, creds, !get && binaryResponse(req.Peer(), req.Header()))
+		form := answerMessage
+		if !get {
+			form = answerIn(req.Peer(), req.Header())
+		}
+		resp, err := s.call(ctx, op, req.Msg.Message, creds, form)
 		if err != nil {
 			return nil, err
 		}
@@ -189,14 +193,14 @@ func (s *Service) operation(procedure string) *operation {
 	return nil
 }
 
-// binaryResponse reports whether a Connect handler's response is sent in
-// the proto encoding: the request's encoding, named by the query of a
-// Connect GET and by the content type of every other request
-// ("application/proto", "application/grpc+json"). (A GET's answer is not
-// transcoded: see connectHandler.)
-func binaryResponse(peer connect.Peer, header http.Header) bool {
-	if encoding := peer.Query.Get("encoding"); encoding != "" {
-		return encoding == "proto"
+// answerIn is the encoding a Connect handler's response is sent in: the
+// request's, named by the query of a Connect GET and by the content type
+// of every other request ("application/proto", "application/grpc+json").
+// (A GET's answer is not transcoded: see connectHandler.)
+func answerIn(peer connect.Peer, header http.Header) answer {
+	encoding := peer.Query.Get("encoding")
+	if encoding == "" && !strings.Contains(header.Get("Content-Type"), "json") || encoding == "proto" {
+		return answerProto
 	}
-	return !strings.Contains(header.Get("Content-Type"), "json")
+	return answerJSON
 }

@@ -155,11 +155,21 @@ func (s *Service) HandlerOptions() []connect.HandlerOption {
 // indexes matches the array indices and map keys of a path.
 var indexes = regexp.MustCompile(`\[(\d+|"(?:[^"\\]|\\.)*")\]`)
 
+// answer is the form of a call's response: the encoding the client reads,
+// which the upstream's body is transcoded into when it can be, or the
+// message.
+type answer uint8
+
+const (
+	answerMessage answer = iota // the message, decoded
+	answerProto                 // the proto encoding
+	answerJSON                  // proto JSON
+)
+
 // call serves a call of op, whatever its transport, with the credentials
-// the client sent; binary says that the client reads the proto encoding
-// (not JSON), which the response is then transcoded into if it can be.
+// the client sent, answering in the form the client reads.
 // Its errors are *connect.Error.
-func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials, binary bool) (*codec.Message, error) {
+func (s *Service) call(ctx context.Context, op *operation, req proto.Message, creds rest.Credentials, form answer) (*codec.Message, error) {
 	if n := s.inFlight.Add(1); s.maxInFlight > 0 && n > s.maxInFlight {
 		s.inFlight.Add(-1)
 		if s.onShed != nil {
@@ -214,10 +224,10 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 	var resp *codec.Message
 	if op.shared {
 		resp, err = s.calls.do(ctx, key, cause, func(ctx context.Context) (*codec.Message, error) {
-			return s.fetch(ctx, op, key, creds, call, redact, binary)
+			return s.fetch(ctx, op, key, creds, call, redact, form)
 		})
 	} else {
-		resp, err = s.fetch(ctx, op, key, creds, call, redact, binary)
+		resp, err = s.fetch(ctx, op, key, creds, call, redact, form)
 	}
 	if trace := rest.TraceFrom(ctx); trace != nil {
 		for i := range trace.Attempts { // the upstream's request IDs are logged
@@ -238,11 +248,11 @@ func (s *Service) call(ctx context.Context, op *operation, req proto.Message, cr
 
 // fetch makes an operation's REST call and translates its answer into the
 // response message, unless (for a GET seen before) the upstream's body is
-// the one the memo's response for key was made from. With binary, the
-// answer is transcoded straight into the proto encoding when it can be,
-// and decoded into the message otherwise. What it logs of the body goes
+// the one the memo's response for key was made from. The answer is
+// transcoded straight into the encoding form names when it can be, and
+// decoded into the message otherwise. What it logs of the body goes
 // through redact.
-func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds rest.Credentials, call rest.Call, redact redactor, binary bool) (*codec.Message, error) {
+func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds rest.Credentials, call rest.Call, redact redactor, form answer) (*codec.Message, error) {
 	body, err := s.upstream.Do(ctx, creds, call)
 	if err != nil {
 		return nil, err
@@ -260,15 +270,26 @@ func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds
 			return resp, nil
 		}
 	}
-	if binary {
-		// A body the transcoder takes has no unknown enum value to report.
+	// A body the transcoder takes has no unknown enum value to report.
+	var resp *codec.Message
+	switch form {
+	case answerProto:
 		if wire, ok := op.method.Transcode(body.Data, body.ContentType); ok {
-			resp := codec.Transcoded(wire, op.output)
-			if memoize {
-				s.memo.PutMemo(key, resp, digest, len(body.Data), nil)
-			}
-			return resp, nil
+			resp = codec.Transcoded(wire, op.output)
 		}
+	case answerJSON:
+		if js, ok := op.method.TranscodeJSON(body.Data, body.ContentType); ok {
+			data, contentType := body.Data, body.ContentType
+			resp = codec.TranscodedJSON(js, op.output, len(data), func() (proto.Message, error) {
+				return op.method.NewResponse(data, contentType, nil)
+			})
+		}
+	}
+	if resp != nil {
+		if memoize {
+			s.memo.PutMemo(key, resp, digest, len(body.Data), nil)
+		}
+		return resp, nil
 	}
 	var unknown []cache.UnknownValue
 	out, err := op.method.NewResponse(body.Data, body.ContentType, func(path, value string) {
@@ -283,7 +304,7 @@ func (s *Service) fetch(ctx context.Context, op *operation, key cache.Key, creds
 		}
 		return nil, err
 	}
-	resp := &codec.Message{Message: out, Retains: len(body.Data)}
+	resp = &codec.Message{Message: out, Retains: len(body.Data)}
 	if memoize {
 		s.memo.PutMemo(key, resp, digest, len(body.Data), unknown)
 	}

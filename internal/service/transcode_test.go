@@ -18,7 +18,7 @@ import (
 
 // TestTranscodedAnswers: every protocol and encoding gets the message the
 // decoder makes of the upstream's body, whether the service transcoded it
-// (proto) or decoded it (JSON).
+// (proto, and JSON but for GETs) or decoded it.
 func TestTranscodedAnswers(t *testing.T) {
 	t.Parallel()
 	want := decodedFile(t, "full.json")
@@ -35,8 +35,8 @@ func TestTranscodedAnswers(t *testing.T) {
 			}
 		}
 	}
-	// The memo keeps the second proto call's transcoded response; JSON
-	// clients are then answered from it, decoded once.
+	// The memo keeps the second call's transcoded response; clients of the
+	// other encoding are then answered from it, decoded once.
 	for i, name := range []string{"connect", "grpc-go", "connect-json", "get-json", "grpc-json", "connect"} {
 		resp, err := clients[name].GetIntegration(context.Background(), request("p", "mixed", "X-Api-Key", "k"))
 		if err != nil {
@@ -46,54 +46,66 @@ func TestTranscodedAnswers(t *testing.T) {
 			t.Errorf("%s, call %d: got %v, want %v", name, i, resp.Msg, want)
 		}
 	}
-}
-
-// TestTranscodedOnlyForProto: the service transcodes for a client that
-// reads proto, decodes for one that reads JSON, and decodes a body the
-// transcoder leaves alone (an unknown enum value, which is then reported).
-func TestTranscodedOnlyForProto(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		file       string
-		binary     bool
-		transcoded bool
-	}{
-		{"full.json", true, true},
-		{"full.json", false, false},
-		{"unknown.json", true, false},
-	} {
-		f := newFixture(t, serveFile("../translate/testdata/integrations/"+c.file))
-		op := f.service.operation(ampersandv1connect.IntegrationServiceGetIntegrationProcedure)
-		req := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}
-		resp, err := f.service.call(context.Background(), op, req, rest.Credentials{APIKey: "k"}, c.binary)
+	for i, name := range []string{"connect-json", "grpcweb-json", "connect", "get", "grpc-go", "connect-json"} {
+		resp, err := clients[name].GetIntegration(context.Background(), request("p", "mixed-json", "X-Api-Key", "k"))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s, call %d: %v", name, i, err)
 		}
-		if resp.Transcoded() != c.transcoded {
-			t.Errorf("%s, binary %v: transcoded %v, want %v", c.file, c.binary, resp.Transcoded(), c.transcoded)
-		}
-		want := decodedFile(t, c.file)
-		got, err := resp.Proto()
-		if err != nil || !proto.Equal(got, want) {
-			t.Errorf("%s, binary %v: got %v (%v), want %v", c.file, c.binary, got, err, want)
+		if !proto.Equal(resp.Msg, want) {
+			t.Errorf("%s, call %d: got %v, want %v", name, i, resp.Msg, want)
 		}
 	}
 }
 
-func TestBinaryResponse(t *testing.T) {
+// TestTranscodedForm: the service transcodes into the encoding the client
+// reads, decodes for a client that reads the message (a Connect GET), and
+// decodes a body the transcoder leaves alone (an unknown enum value, which
+// is then reported).
+func TestTranscodedForm(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		file       string
+		form       answer
+		transcoded bool
+	}{
+		{"full.json", answerProto, true},
+		{"full.json", answerJSON, true},
+		{"full.json", answerMessage, false},
+		{"unknown.json", answerProto, false},
+		{"unknown.json", answerJSON, false},
+	} {
+		f := newFixture(t, serveFile("../translate/testdata/integrations/"+c.file))
+		op := f.service.operation(ampersandv1connect.IntegrationServiceGetIntegrationProcedure)
+		req := &ampersandv1.GetIntegrationRequest{ProjectIdOrName: "p", IntegrationIdOrName: "i"}
+		resp, err := f.service.call(context.Background(), op, req, rest.Credentials{APIKey: "k"}, c.form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Transcoded() != c.transcoded {
+			t.Errorf("%s, form %d: transcoded %v, want %v", c.file, c.form, resp.Transcoded(), c.transcoded)
+		}
+		want := decodedFile(t, c.file)
+		got, err := resp.Proto()
+		if err != nil || !proto.Equal(got, want) {
+			t.Errorf("%s, form %d: got %v (%v), want %v", c.file, c.form, got, err, want)
+		}
+	}
+}
+
+func TestAnswerIn(t *testing.T) {
 	for _, c := range []struct {
 		query, contentType string
-		want               bool
+		want               answer
 	}{
-		{"", "application/proto", true},
-		{"", "application/json", false},
-		{"", "application/json; charset=utf-8", false},
-		{"", "application/grpc", true},
-		{"", "application/grpc+proto", true},
-		{"", "application/grpc+json", false},
-		{"", "application/grpc-web+json", false},
-		{"encoding=proto", "", true},
-		{"encoding=json", "", false},
+		{"", "application/proto", answerProto},
+		{"", "application/json", answerJSON},
+		{"", "application/json; charset=utf-8", answerJSON},
+		{"", "application/grpc", answerProto},
+		{"", "application/grpc+proto", answerProto},
+		{"", "application/grpc+json", answerJSON},
+		{"", "application/grpc-web+json", answerJSON},
+		{"encoding=proto", "", answerProto},
+		{"encoding=json", "", answerJSON},
 	} {
 		peer := connect.Peer{}
 		if c.query != "" {
@@ -103,7 +115,7 @@ func TestBinaryResponse(t *testing.T) {
 		}
 		header := http.Header{}
 		header.Set("Content-Type", c.contentType)
-		if got := binaryResponse(peer, header); got != c.want {
+		if got := answerIn(peer, header); got != c.want {
 			t.Errorf("%s %s: %v, want %v", c.query, c.contentType, got, c.want)
 		}
 	}
