@@ -58,14 +58,17 @@ func (t *transcoder) close(c byte) {
 
 // key writes a property's name, made by jsonKey.
 func (t *transcoder) key(name []byte) {
-	t.sep()
+	if !t.comma {
+		name = name[1:]
+	}
 	t.w.raw(name...)
 	t.comma = false
 }
 
-// jsonKey is name quoted and followed by a colon, as key writes it.
+// jsonKey is name quoted and followed by a colon, after a comma, as key
+// writes it (without the comma for an object's first property).
 func jsonKey(name string) []byte {
-	b, _ := jsonfmt.AppendString(nil, name)
+	b, _ := jsonfmt.AppendString([]byte{','}, name)
 	return append(b, ':')
 }
 
