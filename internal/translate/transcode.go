@@ -328,8 +328,17 @@ func (w *wireWriter) bytes(num protowire.Number, b []byte) {
 	if tag < 0x80 && len(b) < 0x80 {
 		// A field numbered below 16 and fewer than 128 bytes: most
 		// strings, a byte each for the tag and the length.
-		w.reserve(2 + len(b))
+		w.reserve(2 + 16 + len(b))
 		w.buf[w.n], w.buf[w.n+1] = byte(tag), byte(len(b))
+		if len(b) <= 16 && cap(b) >= 16 {
+			// Two words copied, whatever their bytes past b's end: the
+			// next write overwrites them.
+			b16, dst := b[:16], w.buf[w.n+2:w.n+18]
+			binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(b16))
+			binary.LittleEndian.PutUint64(dst[8:], binary.LittleEndian.Uint64(b16[8:]))
+			w.n += 2 + len(b)
+			return
+		}
 		w.n += 2 + copy(w.buf[w.n+2:], b)
 		return
 	}

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unsafe"
@@ -86,11 +87,19 @@ func (t *transcoder) str(b []byte) {
 	t.sep()
 	w := &t.w
 	if len(b) == 0 || unsafe.SliceData(b) != unsafe.SliceData(t.d.buf) {
-		w.reserve(len(b) + 2)
+		w.reserve(len(b) + 2 + 16)
 		w.buf[w.n] = '"'
-		n := copy(w.buf[w.n+1:], b)
-		w.buf[w.n+1+n] = '"'
-		w.n += n + 2
+		if len(b) <= 16 && cap(b) >= 16 {
+			// Two words copied, whatever their bytes past b's end: the
+			// quote and the next write overwrite them.
+			b16, dst := b[:16], w.buf[w.n+1:w.n+17]
+			binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(b16))
+			binary.LittleEndian.PutUint64(dst[8:], binary.LittleEndian.Uint64(b16[8:]))
+		} else {
+			copy(w.buf[w.n+1:], b)
+		}
+		w.buf[w.n+1+len(b)] = '"'
+		w.n += len(b) + 2
 	} else {
 		// The decoder made the string valid UTF-8.
 		w.append(func(dst []byte) []byte {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -297,6 +298,25 @@ func TestTranscodeStopsTryingWhatItGivesUpOn(t *testing.T) {
 	for i := range 4 {
 		if _, ok := m.Transcode(good, "application/json"); !ok {
 			t.Fatalf("call %d from the retry on was not transcoded", i)
+		}
+	}
+}
+
+// TestTranscodeStringLengths: strings of every length up to past the
+// words the writers copy at once, with the body's end right after them or
+// not, plain and escaped.
+func TestTranscodeStringLengths(t *testing.T) {
+	t.Parallel()
+	for n := range 40 {
+		for _, s := range []string{strings.Repeat("a", n), strings.Repeat("é", n/2), strings.Repeat(`\"`, n/2)} {
+			for _, body := range []string{
+				`{"id":"` + s + `"}`,
+				`{"name":"x","id":"` + s + `","provider":"` + s + `"}`,
+			} {
+				if !checkTranscode(t, getIntegration, []byte(body)) {
+					t.Errorf("not transcoded: %s", body)
+				}
+			}
 		}
 	}
 }
