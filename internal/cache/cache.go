@@ -78,8 +78,8 @@ type UnknownValue struct{ Path, Value string }
 const costFactor = 4
 
 // New returns a cache that keeps a response for ttl, in at most maxBytes
-// of memory (a response is charged four times its proto encoding's size, and the
-// upstream body it keeps alive).
+// of memory (a response is charged four times its encoded size, and the
+// upstream body it keeps alive: see costFactor).
 func New(ttl time.Duration, maxBytes int64) *Cache {
 	return &Cache{
 		ttl:      ttl,

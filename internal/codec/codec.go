@@ -53,10 +53,10 @@ func Transcoded(wire []byte, typ protoreflect.MessageType) *Message {
 // The JSON codecs send those bytes. The message is made by decode (from
 // the upstream's body, which it keeps) only when something asks for it: a
 // proto codec, or an interceptor that reads it through its proto.Message
-// methods. retains is what decode keeps alive; json must not be changed.
+// methods. retains is what decode keeps alive (the body, whose bytes the
+// message's strings share); json must not be changed.
 func TranscodedJSON(json []byte, typ protoreflect.MessageType, retains int, decode func() (proto.Message, error)) *Message {
-	// Retains charges the message too, and the JSON.
-	return &Message{Message: &lazyMessage{typ: typ, decode: decode}, json: json, Retains: 2*retains + len(json)}
+	return &Message{Message: &lazyMessage{typ: typ, decode: decode}, json: json, Retains: retains}
 }
 
 // Transcoded reports whether m was made by [Transcoded] or

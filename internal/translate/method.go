@@ -32,13 +32,11 @@ type Method struct {
 	// responseBody is the response field holding the REST body; nil when
 	// the response message is the body.
 	responseBody *fieldPlan
-	// transcodable says that [Method.Transcode] covers the response.
-	transcodable bool
-	// wireTries and jsonTries count the transcodings given up on (see
-	// Transcode and TranscodeJSON).
-	wireTries, jsonTries tries
-	project              protoreflect.FieldDescriptor
-	template             string // the path with its parameters' REST names
+	// wire and json are the transcoder's outputs (see [Method.Transcode]
+	// and [Method.TranscodeJSON]).
+	wire, json output
+	project    protoreflect.FieldDescriptor
+	template   string // the path with its parameters' REST names
 }
 
 // segment is a literal part of a path template, or the field that fills a
@@ -131,7 +129,8 @@ func NewMethod(md protoreflect.MethodDescriptor) (*Method, error) {
 		m.responseBody = m.response.fieldByNumber(fd.Number())
 	}
 	m.project = in.ByName("project_id_or_name")
-	m.transcodable = transcodable(m.response, map[*plan]bool{})
+	m.wire.covered = transcodable(m.response, false, map[*plan]bool{})
+	m.json.covered = transcodable(m.response, true, map[*plan]bool{})
 	return m, nil
 }
 

@@ -45,13 +45,13 @@ const maxTranscodeFields = 256
 // gives them, not by number: a valid encoding, but not proto.Marshal's
 // bytes. The bytes do not share body's memory.
 func (m *Method) Transcode(body []byte, contentType string) ([]byte, bool) {
-	return m.transcodeAs(body, contentType, false, &m.wireTries)
+	return m.transcodeAs(body, contentType, false, &m.wire)
 }
 
 // transcodeAs is Transcode, or with json TranscodeJSON, counting the bodies
 // given up on in tries.
-func (m *Method) transcodeAs(body []byte, contentType string, json bool, tries *tries) ([]byte, bool) {
-	if !m.transcodes(body, contentType) {
+func (m *Method) transcodeAs(body []byte, contentType string, json bool, tries *output) ([]byte, bool) {
+	if !tries.covered || !m.transcodes(body, contentType) {
 		return nil, false
 	}
 	// An upstream whose answers the transcoder keeps giving up on (a new
@@ -72,9 +72,11 @@ func (m *Method) transcodeAs(body []byte, contentType string, json bool, tries *
 	return out, ok
 }
 
-// tries counts the transcodings of a method's answers given up in a row,
-// up to maxGiveUps, and the calls not tried since.
-type tries struct {
+// output is what a method knows of one of the transcoder's outputs:
+// whether it covers the method's response, the transcodings of its answers
+// given up in a row, up to maxGiveUps, and the calls not tried since.
+type output struct {
+	covered bool
 	giveUps atomic.Int32
 	skipped atomic.Uint32
 }
@@ -89,14 +91,17 @@ const (
 
 // transcodes reports whether the transcoder reads body at all.
 func (m *Method) transcodes(body []byte, contentType string) bool {
-	return m.transcodable && len(body) > 0 && mediaTypeOf(contentType) == "application/json"
+	return len(body) > 0 && mediaTypeOf(contentType) == "application/json"
 }
 
 // transcode is Transcode, or with json TranscodeJSON, on a body it reads.
 func (m *Method) transcode(body []byte, json bool) ([]byte, bool) {
 	t := transcoders.Get().(*transcoder)
 	defer t.release()
-	t.d.data, t.json = body, json
+	// The body's capacity is cut to its length: the writers copy short
+	// strings a word at a time, reading up to 15 bytes past a string's end
+	// but not past the body's.
+	t.d.data, t.json = body[:len(body):len(body)], json
 	if m.responseBody != nil {
 		if c := t.d.next(); c == 'n' || c == 0 {
 			return nil, false
@@ -120,9 +125,9 @@ func (m *Method) transcode(body []byte, json bool) ([]byte, bool) {
 }
 
 // transcodable reports whether the transcoder writes every field of pl
-// and of the messages within it; seen holds the plans being checked, for
-// recursive messages.
-func transcodable(pl *plan, seen map[*plan]bool) bool {
+// and of the messages within it, in the binary encoding or with json in
+// proto JSON; seen holds the plans being checked, for recursive messages.
+func transcodable(pl *plan, json bool, seen map[*plan]bool) bool {
 	if seen[pl] {
 		return true
 	}
@@ -131,6 +136,12 @@ func transcodable(pl *plan, seen map[*plan]bool) bool {
 	case wktTimestamp, wktStruct, wktValue:
 		return true
 	}
+	if json && pl.desc.ParentFile().Package() == "google.protobuf" {
+		// Another well-known type (Duration, a wrapper, FieldMask...),
+		// which the decoder reads as a plain object: proto JSON writes it
+		// in a form of its own.
+		return false
+	}
 	if len(pl.fields) > maxTranscodeFields || len(pl.tagged) > 64 {
 		return false
 	}
@@ -138,7 +149,7 @@ func transcodable(pl *plan, seen map[*plan]bool) bool {
 		for _, v := range pl.untagged.variants {
 			// The decoder writes a variant's properties straight into it:
 			// its own oneofs are not looked at.
-			if len(v.msg.oneofs) > 0 || v.msg.wrapper != nil || !transcodable(v.msg, seen) {
+			if len(v.msg.oneofs) > 0 || v.msg.wrapper != nil || !transcodable(v.msg, json, seen) {
 				return false
 			}
 		}
@@ -151,7 +162,7 @@ func transcodable(pl *plan, seen map[*plan]bool) bool {
 		case protoreflect.StringKind, protoreflect.BoolKind, protoreflect.Int32Kind, protoreflect.Int64Kind,
 			protoreflect.DoubleKind, protoreflect.FloatKind, protoreflect.EnumKind:
 		case protoreflect.MessageKind:
-			if !transcodable(fp.value.msg, seen) {
+			if !transcodable(fp.value.msg, json, seen) {
 				return false
 			}
 		default:
@@ -777,21 +788,21 @@ func (t *transcoder) beginVariant(variant *variantPlan) {
 
 // saved is what restore puts back.
 type saved struct {
-	n, nmarks, extra int
-	depth, stack     int
-	comma            bool
+	n, nmarks, extra     int
+	depth, tdepth, stack int
+	comma                bool
 }
 
 // save notes the transcoder's state, for restore.
 func (t *transcoder) save() saved {
-	return saved{n: t.w.n, nmarks: t.w.nmarks, extra: t.w.extra, depth: t.d.depth, stack: len(t.d.stack), comma: t.comma}
+	return saved{n: t.w.n, nmarks: t.w.nmarks, extra: t.w.extra, depth: t.d.depth, tdepth: t.depth, stack: len(t.d.stack), comma: t.comma}
 }
 
 // restore undoes what was read and written since save, back to the cursor
 // at pos, and forgets a failure.
 func (t *transcoder) restore(pos int, s saved) {
 	t.w.n, t.w.nmarks, t.w.extra = s.n, s.nmarks, s.extra
-	t.d.depth, t.d.stack = s.depth, t.d.stack[:s.stack]
+	t.d.depth, t.depth, t.d.stack = s.depth, s.tdepth, t.d.stack[:s.stack]
 	t.d.pos, t.d.err, t.bail = pos, nil, false
 	t.comma = s.comma
 }

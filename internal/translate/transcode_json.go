@@ -29,7 +29,7 @@ import (
 // is written too: valid proto JSON, but not protojson.Marshal's bytes. The
 // bytes do not share body's memory.
 func (m *Method) TranscodeJSON(body []byte, contentType string) ([]byte, bool) {
-	return m.transcodeAs(body, contentType, true, &m.jsonTries)
+	return m.transcodeAs(body, contentType, true, &m.json)
 }
 
 // sep writes the comma that separates a value from the one before.

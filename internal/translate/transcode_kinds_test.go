@@ -9,6 +9,8 @@ import (
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
+	_ "google.golang.org/protobuf/types/known/durationpb"
+	_ "google.golang.org/protobuf/types/known/wrapperspb"
 
 	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 )
@@ -60,7 +62,7 @@ func kindsPlan(t *testing.T) *plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !transcodable(pl, map[*plan]bool{}) {
+	if !transcodable(pl, true, map[*plan]bool{}) {
 		t.Fatal("the kinds message is not transcodable")
 	}
 	return pl
@@ -94,7 +96,7 @@ func TestTranscodeOtherKinds(t *testing.T) {
 		{params, `{"customAuth":{"a":1e400}}`, false, false},
 		{params, `{"customAuth":null,"sessionId":"s"}`, true, true},
 	} {
-		m := &Method{response: c.pl, transcodable: true}
+		m := &Method{response: c.pl}
 		want := c.pl.newMessage()
 		err := decodeBody([]byte(c.body), c.pl, want, nil)
 		wire, wireOK := m.transcode([]byte(c.body), false)
@@ -119,5 +121,48 @@ func TestTranscodeOtherKinds(t *testing.T) {
 				t.Errorf("%s: JSON %s: %v\n%s\nwant\n%s", c.body, js, err, prototext.Format(got), prototext.Format(want.Interface()))
 			}
 		}
+	}
+}
+
+// TestTranscodeOtherWellKnownTypes: the decoder reads the well-known types
+// other than Timestamp, Struct and Value as plain objects, which the
+// binary encoding writes as they are, and proto JSON in forms of their own
+// ("5s", "x"): TranscodeJSON leaves a response holding one to the decoder.
+func TestTranscodeOtherWellKnownTypes(t *testing.T) {
+	const opt = descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL
+	msg := descriptorpb.FieldDescriptorProto_TYPE_MESSAGE
+	field := func(name string, n int32, typ string) *descriptorpb.FieldDescriptorProto {
+		return &descriptorpb.FieldDescriptorProto{Name: proto.String(name), Number: proto.Int32(n), Type: msg.Enum(), Label: opt.Enum(), TypeName: proto.String(typ), JsonName: proto.String(name)}
+	}
+	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("transcodewkt/wkt.proto"), Package: proto.String("transcodewkt"), Syntax: proto.String("proto3"),
+		Dependency: []string{"google/protobuf/duration.proto", "google/protobuf/wrappers.proto"},
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("W"), Field: []*descriptorpb.FieldDescriptorProto{
+			field("d", 1, ".google.protobuf.Duration"), field("s", 2, ".google.protobuf.StringValue")}}},
+	}, protoregistry.GlobalFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := planFor(fd.Messages().Get(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if transcodable(pl, true, map[*plan]bool{}) {
+		t.Error("TranscodeJSON covers a Duration and a StringValue")
+	}
+	if !transcodable(pl, false, map[*plan]bool{}) {
+		t.Fatal("Transcode does not cover a Duration and a StringValue")
+	}
+	// What the decoder makes of it (written by hand: the decoder fills a
+	// generated type's fields in place, which a dynamic parent does not
+	// hold).
+	want := pl.newMessage().Interface()
+	if err := prototext.Unmarshal([]byte(`d:{seconds:5} s:{value:"x"}`), want); err != nil {
+		t.Fatal(err)
+	}
+	wire, ok := (&Method{response: pl}).transcode([]byte(`{"d":{"seconds":5},"s":{"value":"x"}}`), false)
+	got := pl.newMessage().Interface()
+	if !ok || proto.Unmarshal(wire, got) != nil || !proto.Equal(got, want) {
+		t.Errorf("binary: %v, %s; want %s", ok, prototext.Format(got), prototext.Format(want))
 	}
 }

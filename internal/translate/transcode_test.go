@@ -116,7 +116,11 @@ func transcodeOnce(m *Method, body []byte, contentType string) ([]byte, bool) {
 // transcodeOnceAs is transcodeOnce, or with json the same for
 // TranscodeJSON.
 func transcodeOnceAs(m *Method, body []byte, contentType string, json bool) ([]byte, bool) {
-	if !m.transcodes(body, contentType) {
+	out := &m.wire
+	if json {
+		out = &m.json
+	}
+	if !out.covered || !m.transcodes(body, contentType) {
 		return nil, false
 	}
 	return m.transcode(body, json)
@@ -152,7 +156,7 @@ func TestTranscodeEveryMethod(t *testing.T) {
 		}
 		if checkTranscode(t, m, body) {
 			transcoded++
-		} else if m.transcodable {
+		} else if m.wire.covered {
 			t.Errorf("%s: a populated response was not transcoded: %.300s", m.desc.Name(), body)
 		}
 	}
@@ -161,7 +165,7 @@ func TestTranscodeEveryMethod(t *testing.T) {
 	}
 	for _, name := range []string{"GetIntegration", "ListIntegrations", "GetInstallation", "ListInstallations"} {
 		i := slices.IndexFunc(allMethods, func(m *Method) bool { return string(m.desc.Name()) == name })
-		if !allMethods[i].transcodable {
+		if !allMethods[i].wire.covered || !allMethods[i].json.covered {
 			t.Errorf("%s is not transcoded", name)
 		}
 	}
