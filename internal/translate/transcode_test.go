@@ -16,14 +16,19 @@ import (
 	"github.com/ampersand-connect/gateway/internal/demo"
 )
 
-// checkTranscode holds Transcode to NewResponse on body, as m's answer:
-// when it writes bytes, NewResponse succeeds without reporting an unknown
-// enum value, and its message equals the bytes unmarshaled. It reports
+// checkTranscode holds Transcode and TranscodeJSON to NewResponse on body,
+// as m's answer: when either writes bytes, NewResponse succeeds without
+// reporting an unknown enum value, and its message equals the bytes
+// unmarshaled; TranscodeJSON writes only where Transcode does. It reports
 // whether Transcode wrote.
 func checkTranscode(t testing.TB, m *Method, body []byte) bool {
 	t.Helper()
 	wire, ok := transcodeOnce(m, body, "application/json")
 	if !ok {
+		// The JSON transcoder gives up on all the binary one does.
+		if _, ok := transcodeOnceAs(m, body, "application/json", true); ok {
+			t.Fatalf("%s: transcoded to JSON a body the binary transcoder gives up on: %.300q", m.desc.Name(), body)
+		}
 		return false
 	}
 	var unknown []string
