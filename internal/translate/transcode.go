@@ -628,23 +628,22 @@ func (t *transcoder) checkOneofs(pl *plan, oneofs uint64) {
 func (t *transcoder) untagged(pl *plan) {
 	d, o := &t.d, pl.untagged
 	start, saved := d.pos, t.save()
-	f := t.frame()
 	var variant *variantPlan
-	own := false
+	var f frame
+	own, written := false, false
 	if o.guessable {
+		f = t.frame()
 		var ev evidence
-		guessed, _own := t.variantFields(pl, nil, &ev)
+		guessed, guessedOwn := t.variantFields(pl, nil, &ev)
 		chosen := o.choose(&ev.found, &ev.have)
 		switch {
 		case t.failed() || ev.again || chosen == nil:
-			t.restore(start, saved)
+			t.restore(start, saved) // the look-ahead chooses, below
 		case guessed != nil && guessed != chosen:
-			t.restore(start, saved)
+			t.restore(start, saved) // written again by the variant chosen, below
 			variant = chosen
-			f = t.frame()
-			_, own = t.variantFields(pl, variant, nil)
 		default:
-			variant, own = chosen, _own
+			variant, own, written = chosen, guessedOwn, true
 			if guessed == nil { // an empty object
 				t.beginVariant(variant)
 			}
@@ -655,6 +654,8 @@ func (t *transcoder) untagged(pl *plan) {
 			t.giveUp()
 			return
 		}
+	}
+	if !written {
 		f = t.frame()
 		_, own = t.variantFields(pl, variant, nil)
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
+	ampersandv1 "github.com/ampersand-connect/gateway/gen/ampersand/v1"
 	"github.com/ampersand-connect/gateway/internal/demo"
 )
 
@@ -327,5 +328,43 @@ func TestTranscodeStringLengths(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTranscodeUnguessedUnion: a union the transcoder does not guess
+// (see oneofPlan.finish) is written after the decoder's look-ahead, in
+// both encodings, as the decoder reads it.
+func TestTranscodeUnguessedUnion(t *testing.T) {
+	field, err := planFor((&ampersandv1.IntegrationField{}).ProtoReflect().Descriptor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unguessed := *field
+	union := *field.untagged
+	union.guessable = false
+	unguessed.untagged = &union
+	m := &Method{response: &unguessed}
+	for _, body := range []string{
+		`{"fieldName":"f","mapToName":"m"}`,
+		`{"mapToDisplayName":"d","mapToName":"m","prompt":"p"}`,
+		`{"x":1,"fieldName":"f"}`,
+	} {
+		want := unguessed.newMessage()
+		if err := decodeBody([]byte(body), &unguessed, want, nil); err != nil {
+			t.Fatal(err)
+		}
+		wire, ok := m.transcode([]byte(body), false)
+		got := unguessed.newMessage().Interface()
+		if !ok || proto.Unmarshal(wire, got) != nil || !proto.Equal(got, want.Interface()) {
+			t.Errorf("%s: binary %v %x", body, ok, wire)
+		}
+		js, ok := m.transcode([]byte(body), true)
+		got = unguessed.newMessage().Interface()
+		if !ok || protojson.Unmarshal(js, got) != nil || !proto.Equal(got, want.Interface()) {
+			t.Errorf("%s: JSON %v %s", body, ok, js)
+		}
+	}
+	if _, ok := m.transcode([]byte(`{}`), false); ok {
+		t.Error("{} fits no variant, and was transcoded")
 	}
 }
