@@ -198,9 +198,12 @@ func (s *Service) operation(procedure string) *operation {
 // of every other request ("application/proto", "application/grpc+json").
 // (A GET's answer is not transcoded: see connectHandler.)
 func answerIn(peer connect.Peer, header http.Header) answer {
-	encoding := peer.Query.Get("encoding")
-	if encoding == "" && !strings.Contains(header.Get("Content-Type"), "json") || encoding == "proto" {
-		return answerProto
+	json := strings.Contains(header.Get("Content-Type"), "json")
+	if encoding := peer.Query.Get("encoding"); encoding != "" {
+		json = encoding != "proto"
 	}
-	return answerJSON
+	if json {
+		return answerJSON
+	}
+	return answerProto
 }

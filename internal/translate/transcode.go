@@ -215,6 +215,17 @@ func (t *transcoder) release() {
 	transcoders.Put(t)
 }
 
+// want reports whether the value at the cursor starts with c, as
+// decoder.want does; else it gives up.
+func (t *transcoder) want(c byte, what string) bool {
+	if t.d.next() == c {
+		return true
+	}
+	t.d.want(c, what)
+	t.giveUp()
+	return false
+}
+
 // failed reports whether the transcoder gave up or the JSON was bad.
 func (t *transcoder) failed() bool { return t.bail || t.d.err != nil }
 
@@ -410,8 +421,7 @@ func (t *transcoder) nested(pl *plan, num protowire.Number) {
 // record each, numbers, booleans and enums packed.
 func (t *transcoder) list(fp *fieldPlan) {
 	d := &t.d
-	if !d.want('[', "an array") {
-		t.giveUp()
+	if !t.want('[', "an array") {
 		return
 	}
 	num := fp.num
@@ -449,8 +459,7 @@ func (t *transcoder) list(fp *fieldPlan) {
 // mapField writes a JSON object as a map field, an entry per property.
 func (t *transcoder) mapField(fp *fieldPlan) {
 	d := &t.d
-	if !d.want('{', "an object") {
-		t.giveUp()
+	if !t.want('{', "an object") {
 		return
 	}
 	num := fp.num
@@ -525,14 +534,12 @@ func (t *transcoder) message(pl *plan) {
 		return
 	}
 	defer func() { t.depth-- }()
-	d := &t.d
 	switch pl.wkt {
 	case wktTimestamp:
 		t.timestamp()
 		return
 	case wktStruct:
-		if !d.want('{', "an object") {
-			t.giveUp()
+		if !t.want('{', "an object") {
 			return
 		}
 		t.open('{')
@@ -549,8 +556,7 @@ func (t *transcoder) message(pl *plan) {
 		t.close('}')
 		return
 	}
-	if !d.want('{', "an object") {
-		t.giveUp()
+	if !t.want('{', "an object") {
 		return
 	}
 	t.open('{')
@@ -811,21 +817,23 @@ func (t *transcoder) restore(pos int, s saved) {
 // scalar writes a value that is not a message as field num; a zero value
 // only with presence.
 func (t *transcoder) scalar(v *valuePlan, num protowire.Number, presence bool) {
-	if t.json {
-		t.jsonScalar(v)
-		return
-	}
 	d, w := &t.d, &t.w
-	switch v.kind {
-	case protoreflect.StringKind:
-		if d.next() != '"' && !d.want('"', "a string") {
-			t.giveUp()
+	if v.kind == protoreflect.StringKind {
+		if !t.want('"', "a string") {
 			return
 		}
 		b := d.rawString()
-		if d.err == nil && (len(b) > 0 || presence) {
+		switch {
+		case d.err != nil:
+		case t.json:
+			t.str(b)
+		case len(b) > 0 || presence:
 			w.bytes(num, b)
 		}
+		return
+	}
+	if t.json {
+		t.jsonNumber(v)
 		return
 	}
 	at := w.n
@@ -920,8 +928,7 @@ func (t *transcoder) number(v *valuePlan) (uint64, bool) {
 			bits = math.Float64bits(f)
 		}
 	case protoreflect.EnumKind:
-		if !d.want('"', "a string") {
-			t.giveUp()
+		if !t.want('"', "a string") {
 			return 0, false
 		}
 		b := d.rawString()

@@ -111,11 +111,9 @@ func (t *transcoder) str(b []byte) {
 }
 
 // token writes a value's text as it is.
-func (t *transcoder) token(s string) {
+func (t *transcoder) token(b []byte) {
 	t.sep()
-	w := &t.w
-	w.reserve(len(s))
-	w.n += copy(w.buf[w.n:], s)
+	t.w.raw(b...)
 	t.comma = true
 }
 
@@ -125,19 +123,8 @@ func (w *wireWriter) append(f func([]byte) []byte) {
 	w.buf, w.n = b[:cap(b)], len(b)
 }
 
-// jsonScalar writes a value that is not a message in proto JSON.
-func (t *transcoder) jsonScalar(v *valuePlan) {
-	d := &t.d
-	if v.kind == protoreflect.StringKind {
-		if d.next() != '"' && !d.want('"', "a string") {
-			t.giveUp()
-			return
-		}
-		if b := d.rawString(); d.err == nil {
-			t.str(b)
-		}
-		return
-	}
+// jsonNumber writes a number, boolean or enum value in proto JSON.
+func (t *transcoder) jsonNumber(v *valuePlan) {
 	bits, ok := t.number(v)
 	if !ok {
 		return
@@ -163,7 +150,7 @@ func (t *transcoder) jsonScalar(v *valuePlan) {
 		}
 		b = append(append(append(buf[:0], '"'), ev.Name()...), '"')
 	}
-	t.token(unsafe.String(unsafe.SliceData(b), len(b)))
+	t.token(b)
 }
 
 // appendFloat writes a float as proto JSON does: a number, or a string
@@ -213,13 +200,13 @@ func (t *transcoder) jsonAny() {
 		}
 	case 't':
 		d.literal("true")
-		t.token("true")
+		t.token([]byte("true"))
 	case 'f':
 		d.literal("false")
-		t.token("false")
+		t.token([]byte("false"))
 	case 'n':
 		d.literal("null")
-		t.token("null")
+		t.token([]byte("null"))
 	case 0:
 		t.giveUp()
 	default:
@@ -230,6 +217,6 @@ func (t *transcoder) jsonAny() {
 		}
 		var buf [32]byte
 		b := strconv.AppendFloat(buf[:0], f, 'g', -1, 64)
-		t.token(unsafe.String(unsafe.SliceData(b), len(b)))
+		t.token(b)
 	}
 }

@@ -18,16 +18,9 @@ import (
 // pooled transcoder with marks beyond maxPooledBytes (found by a review).
 func TestPooledMarksBounded(t *testing.T) {
 	m := methodNamed(t, "ListOperationLogs")
-	var b strings.Builder
-	b.WriteString("[")
-	for i := range 20000 {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"timestamp":"2023-07-13T21:34:44Z","severity":"INFO","message":{"a":1,"b":"x","c":[1,2],"d":{"e":null}}}`)
-	}
-	b.WriteString("]")
-	body := []byte(b.String())
+	body := repeatedJSON("[", "]", 20000, func(int) string {
+		return `{"timestamp":"2023-07-13T21:34:44Z","severity":"INFO","message":{"a":1,"b":"x","c":[1,2],"d":{"e":null}}}`
+	})
 	wire, ok := transcodeOnce(m, body, "application/json")
 	if !ok {
 		t.Fatal("not transcoded")
@@ -40,21 +33,27 @@ func TestPooledMarksBounded(t *testing.T) {
 	}
 }
 
+// repeatedJSON is an array or object, between open and close, of n
+// elements or members, item(i) each.
+func repeatedJSON(open, close string, n int, item func(i int) string) []byte {
+	var b strings.Builder
+	b.WriteString(open)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(item(i))
+	}
+	b.WriteString(close)
+	return []byte(b.String())
+}
+
 // TestPooledKeysBounded: a map of messages with many keys leaves no grown
 // set of keys (which clear would not shrink) in the pool (found by a
 // review).
 func TestPooledKeysBounded(t *testing.T) {
 	m := methodNamed(t, "ListProviders")
-	var b strings.Builder
-	b.WriteString("{")
-	for i := range 200000 {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `"p%d":{}`, i)
-	}
-	b.WriteString("}")
-	body := []byte(b.String())
+	body := repeatedJSON("{", "}", 200000, func(i int) string { return fmt.Sprintf(`"p%d":{}`, i) })
 	var before, after runtime.MemStats
 	wire, ok := transcodeOnce(m, body, "application/json")
 	if !ok {
