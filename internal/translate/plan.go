@@ -118,6 +118,12 @@ type oneofPlan struct {
 	// and a field's differ only in case.
 	guesses   []variantGuess
 	guessable bool
+	// guessFields are the fields named by guesses in their variants'
+	// messages, and guessVariants the variants, for comparing the names
+	// with the input's bytes (see decoder.firstProperty); a name that is
+	// no field of its variant's plan is left out.
+	guessFields   []*fieldPlan
+	guessVariants []*variantPlan
 }
 
 type variantGuess struct {
@@ -181,7 +187,16 @@ var (
 func planFor(md protoreflect.MessageDescriptor) (*plan, error) {
 	plansMu.Lock()
 	defer plansMu.Unlock()
-	return makePlan(md)
+	p, err := makePlan(md)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plans {
+		if o := p.untagged; o != nil && o.guessFields == nil {
+			o.fieldsGuessed()
+		}
+	}
+	return p, nil
 }
 
 func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
@@ -415,6 +430,19 @@ func (o *oneofPlan) finish() {
 				}
 				v.requiredOf[fd.Number()] = j
 			}
+		}
+	}
+}
+
+// fieldsGuessed notes the guesses' fields, once every plan they are in is
+// made: a variant's plan may still be being made when finish runs, if its
+// message holds the one whose oneof it is.
+func (o *oneofPlan) fieldsGuessed() {
+	o.guessFields, o.guessVariants = []*fieldPlan{}, []*variantPlan{}
+	for _, g := range o.guesses {
+		if fp := g.variant.msg.byName[g.name]; fp != nil {
+			o.guessFields = append(o.guessFields, fp)
+			o.guessVariants = append(o.guessVariants, g.variant)
 		}
 	}
 }

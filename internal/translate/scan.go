@@ -120,34 +120,55 @@ func (d *decoder) member(first *bool) bool {
 // property is member followed by pl.lookupFrom(d.key(), hint), made cheaper
 // for the names lookupFrom tries first: each is compared with the input's
 // bytes before these are read as a string. fp is nil for a property that
-// is none of pl's fields.
-func (d *decoder) property(first *bool, pl *plan, hint *int) (fp *fieldPlan, ok bool) {
-	// Most often the name follows a comma, and a colon follows the name,
-	// without white space: those are checked here, the rest by toName and
-	// colon.
-	if rest := d.data[d.pos:]; len(rest) > 1 && rest[0] == ',' && rest[1] == '"' && !*first {
-		d.pos++
-	} else if !d.toName(first) {
-		return nil, false
+// is none of pl's fields; exact reports that the name was so compared, and
+// so is fp's name exactly (lookupFrom may match one case-insensitively).
+func (d *decoder) property(first *bool, pl *plan, hint *int) (fp *fieldPlan, exact, ok bool) {
+	if !d.toKey(first) {
+		return nil, false, false
 	}
-	at := d.pos + 1
-	for _, fp := range pl.expected(*hint) {
-		if n := len(fp.name); fp.plain && at+n+1 < len(d.data) && d.data[at+n] == '"' && string(d.data[at:at+n]) == fp.name {
-			d.keyAt, d.keyLen, d.keyInBuf = at, n, false
-			*hint = fp.index + 1
-			if d.data[at+n+1] == ':' {
-				d.pos = at + n + 2
-				return fp, true
-			}
-			d.pos = at + n + 1
-			return fp, d.colon()
-		}
+	expected := pl.expected(*hint)
+	if i, ok := d.match(expected); i >= 0 {
+		fp = expected[i]
+		*hint = fp.index + 1
+		return fp, true, ok
 	}
 	d.name()
 	if !d.colon() {
-		return nil, false
+		return nil, false, false
 	}
-	return pl.lookupFrom(d.key(), hint), true
+	return pl.lookupFrom(d.key(), hint), false, true
+}
+
+// toKey is toName, made cheaper for the most common case: a comma right
+// before the name.
+func (d *decoder) toKey(first *bool) bool {
+	if rest := d.data[d.pos:]; len(rest) > 1 && rest[0] == ',' && rest[1] == '"' && !*first {
+		d.pos++
+		return true
+	}
+	return d.toName(first)
+}
+
+// match compares the name whose opening quote is at the cursor with the
+// names of fps, in the input's bytes. On a match it consumes the name and
+// the colon after it, leaves the name for d.key(), and returns the index
+// in fps of the field matched, with whether the colon was there; else it
+// returns -1 and leaves the cursor where it was.
+func (d *decoder) match(fps []*fieldPlan) (int, bool) {
+	at := d.pos + 1
+	for i, fp := range fps {
+		if n := len(fp.name); fp.plain && at+n+1 < len(d.data) && d.data[at+n] == '"' && string(d.data[at:at+n]) == fp.name {
+			d.keyAt, d.keyLen, d.keyInBuf = at, n, false
+			// Most often the colon follows the name without white space.
+			if d.data[at+n+1] == ':' {
+				d.pos = at + n + 2
+				return i, true
+			}
+			d.pos = at + n + 1
+			return i, d.colon()
+		}
+	}
+	return -1, true
 }
 
 // toName moves the cursor to the opening quote of the next property's name

@@ -577,7 +577,7 @@ func (t *transcoder) properties(pl *plan) uint64 {
 	var oneofs uint64
 	hint := 0
 	for first := true; ; {
-		fp, ok := d.property(&first, pl, &hint)
+		fp, _, ok := d.property(&first, pl, &hint)
 		if !ok {
 			break
 		}
@@ -718,16 +718,14 @@ func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence)
 	if variant != nil {
 		t.beginVariant(variant)
 	}
+loop:
 	for first := true; ; {
 		var fp *fieldPlan
-		if variant != nil && len(pl.fields) == 0 {
-			var ok bool
-			if fp, ok = d.property(&first, variant.msg, &vhint); !ok {
-				break
-			}
-		} else {
-			if !d.member(&first) {
-				break
+		exact, ok := false, false
+		switch {
+		case len(pl.fields) > 0:
+			if ok = d.member(&first); !ok {
+				break loop
 			}
 			if variant == nil {
 				variant = o.guess(d.key())
@@ -737,6 +735,15 @@ func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence)
 				own = true
 			} else {
 				fp = variant.msg.lookupFrom(d.key(), &vhint)
+			}
+		case variant == nil:
+			if variant, fp, exact, ok = d.firstProperty(o, &first, &vhint); !ok {
+				break loop
+			}
+			t.beginVariant(variant)
+		default:
+			if fp, exact, ok = d.property(&first, variant.msg, &vhint); !ok {
+				break loop
 			}
 		}
 		if fp == nil {
@@ -759,7 +766,7 @@ func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence)
 			// The look-ahead matches names exactly: a name matched
 			// case-insensitively is not the required one (nor another
 			// variant's, see oneofPlan.finish).
-			if i = variant.requiredOf[fp.num]; i >= 0 && o.required[i] != string(d.key()) {
+			if i = variant.requiredOf[fp.num]; i >= 0 && !exact && o.required[i] != string(d.key()) {
 				i = -1
 			}
 		}
@@ -773,6 +780,28 @@ func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence)
 		ev.note(i, c, d.data[at:d.pos])
 	}
 	return variant, own
+}
+
+// firstProperty reads the name of the first property of an object of o,
+// in a plan with no fields of its own, and returns the variant guessed by
+// it (see oneofPlan.guess) and the variant's field so named, as property
+// does. It compares the names of the guesses' fields with the input's
+// bytes first. The variant is nil for an empty object.
+func (d *decoder) firstProperty(o *oneofPlan, first *bool, hint *int) (variant *variantPlan, fp *fieldPlan, exact, ok bool) {
+	if !d.toKey(first) {
+		return nil, nil, false, false
+	}
+	if i, ok := d.match(o.guessFields); i >= 0 {
+		fp = o.guessFields[i]
+		*hint = fp.index + 1
+		return o.guessVariants[i], fp, true, ok
+	}
+	d.name()
+	if !d.colon() {
+		return nil, nil, false, false
+	}
+	variant = o.guess(d.key())
+	return variant, variant.msg.lookupFrom(d.key(), hint), false, true
 }
 
 // frame opens a nested message in the binary encoding; proto JSON has
