@@ -88,6 +88,8 @@ type fieldPlan struct {
 	plain bool
 	// jsonKey is the name as the transcoder writes it in proto JSON.
 	jsonKey []byte
+	// str says that the field is a string, not a list or a map.
+	str bool
 }
 
 // valuePlan says how one value is read and written.
@@ -323,6 +325,7 @@ func makeFieldPlan(fd protoreflect.FieldDescriptor) (*fieldPlan, error) {
 		return nil, err
 	}
 	fp.value = v
+	fp.str = v.kind == protoreflect.StringKind && !fp.list && !fp.isMap
 	return fp, nil
 }
 

@@ -52,6 +52,16 @@ func (d *decoder) syntax(what string) {
 // next skips white space and returns the next byte without consuming it,
 // or 0 at the end.
 func (d *decoder) next() byte {
+	// Most often there is no white space: every byte above the space is
+	// no white space.
+	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
+		return d.data[d.pos]
+	}
+	return d.skipSpace()
+}
+
+// skipSpace is next past white space.
+func (d *decoder) skipSpace() byte {
 	for d.pos < len(d.data) {
 		switch c := d.data[d.pos]; c {
 		case ' ', '\t', '\n', '\r':
@@ -139,12 +149,15 @@ func (d *decoder) property(first *bool, pl *plan, hint *int) (fp *fieldPlan, exa
 	return pl.lookupFrom(d.key(), hint), false, true
 }
 
-// toKey is toName, made cheaper for the most common case: a comma right
-// before the name.
+// toKey is toName, made cheaper for the most common cases: a comma, or
+// the object's '{', right before the name.
 func (d *decoder) toKey(first *bool) bool {
-	if rest := d.data[d.pos:]; len(rest) > 1 && rest[0] == ',' && rest[1] == '"' && !*first {
-		d.pos++
-		return true
+	if rest := d.data[d.pos:]; len(rest) > 1 && rest[1] == '"' {
+		if c := rest[0]; c == ',' && !*first || c == '{' && *first {
+			*first = false
+			d.pos++
+			return true
+		}
 	}
 	return d.toName(first)
 }
