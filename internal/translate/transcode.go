@@ -327,6 +327,13 @@ func (w *wireWriter) tag(num protowire.Number, typ protowire.Type) {
 	w.varint(uint64(protowire.EncodeTag(num, typ)))
 }
 
+// byte writes c.
+func (w *wireWriter) byte(c byte) {
+	w.reserve(1)
+	w.buf[w.n] = c
+	w.n++
+}
+
 // raw writes b as it is.
 func (w *wireWriter) raw(b ...byte) {
 	w.reserve(len(b))

@@ -35,7 +35,7 @@ func (m *Method) TranscodeJSON(body []byte, contentType string) ([]byte, bool) {
 // sep writes the comma that separates a value from the one before.
 func (t *transcoder) sep() {
 	if t.comma {
-		t.w.raw(',')
+		t.w.byte(',')
 	}
 }
 
@@ -44,7 +44,7 @@ func (t *transcoder) sep() {
 func (t *transcoder) open(c byte) {
 	if t.json {
 		t.sep()
-		t.w.raw(c)
+		t.w.byte(c)
 		t.comma = false
 	}
 }
@@ -52,7 +52,7 @@ func (t *transcoder) open(c byte) {
 // close ends the object or array open.
 func (t *transcoder) close(c byte) {
 	if t.json {
-		t.w.raw(c)
+		t.w.byte(c)
 		t.comma = true
 	}
 }
@@ -77,7 +77,7 @@ func jsonKey(name string) []byte {
 // map's key or a Struct's.
 func (t *transcoder) mapKey(name []byte) {
 	t.str(name)
-	t.w.raw(':')
+	t.w.byte(':')
 	t.comma = false
 }
 
