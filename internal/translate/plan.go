@@ -178,6 +178,9 @@ const (
 	jsonObject
 	jsonArray
 	jsonAny
+	// jsonNull is not a type a property is required to have, but a null,
+	// counted as absent, as a shape notes it (see typeOf).
+	jsonNull
 )
 
 var (

@@ -98,6 +98,11 @@ func (m *Method) transcodes(body []byte, contentType string) bool {
 func (m *Method) transcode(body []byte, json bool) ([]byte, bool) {
 	t := transcoders.Get().(*transcoder)
 	defer t.release()
+	return m.transcodeWith(t, body, json)
+}
+
+// transcodeWith is transcode with t, which is new or reset.
+func (m *Method) transcodeWith(t *transcoder, body []byte, json bool) ([]byte, bool) {
 	// The body's capacity is cut to its length: the writers copy short
 	// strings a word at a time, reading up to 15 bytes past a string's end
 	// but not past the body's.
@@ -185,6 +190,14 @@ type transcoder struct {
 	// next value follows after a comma.
 	json  bool
 	comma bool
+	// shapes are the shapes of untagged oneofs' objects remembered (see
+	// shape.go), nextShape the slot the next takes once all are taken,
+	// shapeMisses how many objects of this body were checked for one,
+	// shapeProps scratch for shapeOf.
+	shapes      []shape
+	nextShape   int
+	shapeMisses int
+	shapeProps  []shapeProp
 }
 
 var transcoders = sync.Pool{New: func() any { return new(transcoder) }}
@@ -201,6 +214,12 @@ func (t *transcoder) release() {
 		len(t.w.marks)*int(unsafe.Sizeof(mark{})) > maxPooledBytes {
 		return
 	}
+	t.reset()
+	transcoders.Put(t)
+}
+
+// reset readies t for another body, keeping its buffers and its shapes.
+func (t *transcoder) reset() {
 	for i, keys := range t.keys {
 		if len(keys) > maxPooledKeys {
 			t.keys[i] = nil // clear would keep its size
@@ -211,8 +230,11 @@ func (t *transcoder) release() {
 		d:    decoder{buf: t.d.buf[:0], stack: t.d.stack[:0]},
 		w:    wireWriter{buf: t.w.buf, marks: t.w.marks},
 		keys: t.keys,
+		// A shape depends on the plans alone.
+		shapes:     t.shapes,
+		nextShape:  t.nextShape,
+		shapeProps: t.shapeProps,
 	}
-	transcoders.Put(t)
 }
 
 // want reports whether the value at the cursor starts with c, as
@@ -649,6 +671,9 @@ func (t *transcoder) checkOneofs(pl *plan, oneofs uint64) {
 // the guess fails, the decoder's look-ahead chooses the variant instead.
 func (t *transcoder) untagged(pl *plan) {
 	d, o := &t.d, pl.untagged
+	if len(pl.fields) == 0 && t.byShape(o) {
+		return
+	}
 	start, saved := d.pos, t.save()
 	var variant *variantPlan
 	var f frame
@@ -685,6 +710,9 @@ func (t *transcoder) untagged(pl *plan) {
 		t.close('}')
 	} else {
 		t.w.close(f, variant.num)
+	}
+	if len(pl.fields) == 0 && !t.failed() {
+		t.remember(o, start, variant)
 	}
 	var oneofs uint64
 	if own && !t.failed() {

@@ -256,7 +256,7 @@ func FuzzTranscodeMatchesDecode(f *testing.F) {
 		f.Add(uint16(i), []byte(`{}`))
 		f.Add(uint16(i), []byte(`[{"id":"x","name":"n","createTime":"2024-01-01T00:00:00Z"}]`))
 	}
-	for _, c := range irregularBodies() {
+	for _, c := range append(irregularBodies(), shapeBodies()...) {
 		f.Add(uint16(slices.Index(allMethods, methodNamed(f, c.method))), []byte(c.body))
 	}
 	f.Fuzz(func(t *testing.T, index uint16, body []byte) {
