@@ -56,15 +56,15 @@ func typeOf(c byte, lit []byte) jsonType {
 }
 
 // byShape writes the object at the cursor, of pl's untagged oneof o, by a
-// shape remembered, reporting whether one fitted. The shape that fits moves
-// to the front, to be tried first for the next object: one shape may start
-// as another does, and be tried in vain up to where they differ.
+// shape remembered, reporting whether one fitted. The shapes are tried
+// from the one that fitted last: one shape may start as another does, and
+// be tried in vain up to where they differ. (t.order moves, not the shapes,
+// whose pointers would cost write barriers.)
 func (t *transcoder) byShape(o *oneofPlan) bool {
-	for i := range t.shapes {
+	for k, i := range t.order[:len(t.shapes)] {
 		if s := &t.shapes[i]; s.o == o && t.d.startsWith('{', s.props[0].fp.jsonKey) && t.shaped(s) {
-			if i > 0 {
-				t.shapes[0], t.shapes[i] = t.shapes[i], t.shapes[0]
-			}
+			copy(t.order[1:k+1], t.order[:k])
+			t.order[0] = i
 			return true
 		}
 	}
@@ -147,9 +147,10 @@ func (t *transcoder) remember(o *oneofPlan, start int, variant *variantPlan) {
 	// The slot of the shape remembered first is taken over, and its
 	// props' array reused.
 	var s *shape
-	if len(t.shapes) < maxShapes {
+	if n := len(t.shapes); n < maxShapes {
 		t.shapes = append(t.shapes, shape{})
-		s = &t.shapes[len(t.shapes)-1]
+		s = &t.shapes[n]
+		t.order[n] = uint8(n)
 	} else {
 		s = &t.shapes[t.nextShape]
 		t.nextShape = (t.nextShape + 1) % maxShapes

@@ -191,10 +191,12 @@ type transcoder struct {
 	json  bool
 	comma bool
 	// shapes are the shapes of untagged oneofs' objects remembered (see
-	// shape.go), nextShape the slot the next takes once all are taken,
-	// shapeMisses how many objects of this body were checked for one,
-	// shapeProps scratch for shapeOf.
+	// shape.go), order their indexes in the order they are tried,
+	// nextShape the slot the next takes once all are taken, shapeMisses
+	// how many objects of this body were checked for one, shapeProps
+	// scratch for shapeOf.
 	shapes      []shape
+	order       [maxShapes]uint8
 	nextShape   int
 	shapeMisses int
 	shapeProps  []shapeProp
@@ -232,6 +234,7 @@ func (t *transcoder) reset() {
 		keys: t.keys,
 		// A shape depends on the plans alone.
 		shapes:     t.shapes,
+		order:      t.order,
 		nextShape:  t.nextShape,
 		shapeProps: t.shapeProps,
 	}
