@@ -24,6 +24,7 @@ import (
 // enums, how its oneofs are told apart. Decoding and encoding are walks
 // over plans; nothing is looked up by reflection per call.
 type plan struct {
+	id     int // the plan's index among all made, for the transcoder's shapes
 	desc   protoreflect.MessageDescriptor
 	typ    protoreflect.MessageType
 	wkt    wkt
@@ -184,8 +185,9 @@ const (
 )
 
 var (
-	plansMu sync.Mutex
-	plans   = map[protoreflect.FullName]*plan{}
+	plansMu   sync.Mutex
+	plans     = map[protoreflect.FullName]*plan{}
+	planCount int // the plans made, for their ids
 )
 
 // planFor returns the plan of a message, made once.
@@ -208,7 +210,8 @@ func makePlan(md protoreflect.MessageDescriptor) (*plan, error) {
 	if p, ok := plans[md.FullName()]; ok {
 		return p, nil
 	}
-	p := &plan{desc: md, byName: map[string]*fieldPlan{}}
+	p := &plan{id: planCount, desc: md, byName: map[string]*fieldPlan{}}
+	planCount++
 	if mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName()); err == nil {
 		p.typ = mt
 	} else {

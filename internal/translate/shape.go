@@ -1,49 +1,67 @@
 package translate
 
-import "unsafe"
+import "slices"
 
-// This file is the transcoder's shortcut for the objects of an untagged
-// oneof, which come by the thousand in lists, most of them alike: the same
-// properties in the same order, with values of the same JSON types.
+// This file is the transcoder's shortcut for objects alike, which come by
+// the thousand in lists: the same properties in the same order, with values
+// of the same JSON types.
 //
-// transcoder.untagged reads the first such object the long way: it guesses
-// the variant, notes the required properties it meets, checks each
-// property is given once, and so on. It then remembers the object's shape:
-// the variant chosen, and for each property its field and the JSON type of
-// its value. A later object of the same oneof whose bytes show that shape
-// (each name quoted right after the '{' or the comma before it, and
-// followed by its colon) is written by the shape alone. Its variant is the
-// shape's, since the variant depends only on which required properties an
-// object gives and with which JSON types; no property is given twice, since
-// the shape's are distinct. Any difference, or a value the field cannot
+// The transcoder reads the first object of a message the long way: each
+// name is looked up, matched exactly or else case-insensitively, checked
+// not to be given twice; for an untagged oneof, the variant is guessed, the
+// required properties noted and the guess checked. It then remembers the
+// object's shape: for each property, the field it is (or none, for a
+// property skipped), with, for an untagged oneof, the variant chosen and
+// the JSON type of each value some variant requires. A later object of the
+// message whose bytes show that shape (each name quoted right after the
+// '{' or the comma before it, and followed by its colon) is written by the
+// shape alone. It holds the shape's variant, since the variant depends
+// only on which required properties an object gives and with which JSON
+// types; it gives no field twice and every oneof the shape gave, since it
+// gives the shape's fields. Any difference, or a value its field cannot
 // take, undoes what the shape wrote and leaves the object to the long way.
 
-// shape is the shape of an object of oneof o (see above).
+// shape is the shape of an object of a message (see above).
 type shape struct {
-	o       *oneofPlan
-	variant *variantPlan
+	variant *variantPlan // for a message with an untagged oneof
 	props   []shapeProp
 }
 
-// shapeProp is a property of a shape: its field and, for a property one of
-// the variants requires, the JSON type its value must have.
+// shapeProp is a property of a shape: its field, or nil for one skipped;
+// its name as the input gives it, quoted and followed by its colon, after a
+// comma; and, for a property some variant of an untagged oneof requires,
+// the JSON type its value must have.
 type shapeProp struct {
 	fp       *fieldPlan
+	key      []byte
 	required bool
 	typ      jsonType
 }
 
+// planShapes are the shapes a transcoder remembers of one message's
+// objects, and the order they are tried in: from the one that fitted last,
+// since one shape may start as another does, and be tried in vain up to
+// where they differ. The order moves, not the shapes, whose pointers would
+// cost write barriers while the collector runs.
+type planShapes struct {
+	shapes [maxPlanShapes]shape
+	n      uint8
+	order  [maxPlanShapes]uint8
+	next   uint8 // the slot the next shape takes once all are taken
+}
+
 const (
-	// maxShapes bounds the shapes a transcoder remembers, across the
-	// bodies it transcodes: a shape depends on the plans alone.
-	maxShapes = 8
+	// maxPlanShapes bounds the shapes a transcoder remembers of one
+	// message, across the bodies it transcodes: a shape depends on the
+	// plans alone.
+	maxPlanShapes = 8
 	// maxShapeProps bounds the properties of a shape.
-	maxShapeProps = 32
+	maxShapeProps = 64
 	// maxShapeMisses bounds, per body, the objects read the long way that
-	// are checked for a shape to remember: compact JSON of a few shapes
-	// needs a few, and other JSON (with white space, or properties no
-	// field is for) would pay for the check on every object.
-	maxShapeMisses = 16
+	// are read again for a shape to remember: compact JSON needs one per
+	// message and shape, and other JSON (with white space, or names
+	// escaped) would pay for it on every object.
+	maxShapeMisses = 64
 )
 
 // typeOf is the JSON type of the value lit, which starts with c, as a
@@ -55,16 +73,17 @@ func typeOf(c byte, lit []byte) jsonType {
 	return jsonTypeAt(c, lit)
 }
 
-// byShape writes the object at the cursor, of pl's untagged oneof o, by a
-// shape remembered, reporting whether one fitted. The shapes are tried
-// from the one that fitted last: one shape may start as another does, and
-// be tried in vain up to where they differ. (t.order moves, not the shapes,
-// whose pointers would cost write barriers.)
-func (t *transcoder) byShape(o *oneofPlan) bool {
-	for k, i := range t.order[:len(t.shapes)] {
-		if s := &t.shapes[i]; s.o == o && t.d.startsWith('{', s.props[0].fp.jsonKey) && t.shaped(s) {
-			copy(t.order[1:k+1], t.order[:k])
-			t.order[0] = i
+// byShape writes the object at the cursor, of pl's message, by a shape
+// remembered, reporting whether one fitted.
+func (t *transcoder) byShape(pl *plan) bool {
+	if pl.id >= len(t.shapes) {
+		return false
+	}
+	set := &t.shapes[pl.id]
+	for k, i := range set.order[:set.n] {
+		if s := &set.shapes[i]; t.d.startsWith('{', s.props[0].key) && t.shaped(s) {
+			copy(set.order[1:k+1], set.order[:k])
+			set.order[0] = i
 			return true
 		}
 	}
@@ -77,30 +96,37 @@ func (t *transcoder) byShape(o *oneofPlan) bool {
 func (t *transcoder) shaped(s *shape) bool {
 	d := &t.d
 	start, saved := d.pos, t.save()
-	f := t.frame()
-	t.beginVariant(s.variant)
+	var f frame
+	if s.variant != nil {
+		f = t.frame()
+		t.beginVariant(s.variant)
+	}
 	for i := range s.props {
 		p := &s.props[i]
-		key := p.fp.jsonKey
-		if i > 0 && !d.startsWith(',', key) {
+		if i > 0 && !d.startsWith(',', p.key) {
 			t.restore(start, saved)
 			return false
 		}
-		d.pos += len(key)
-		if p.fp.str && d.pos < len(d.data) && d.data[d.pos] == '"' {
+		d.pos += len(p.key)
+		fp := p.fp
+		if fp != nil && fp.str && d.pos < len(d.data) && d.data[d.pos] == '"' {
 			if p.required && p.typ != jsonString {
 				t.restore(start, saved)
 				return false
 			}
 			if t.json {
-				t.key(key)
+				t.key(p.key)
 			}
-			t.text(d.rawString(), p.fp.num, p.fp.presence)
+			t.text(d.rawString(), fp.num, fp.presence)
 			continue
 		}
 		c := d.next()
 		v := d.pos
-		t.field(p.fp)
+		if fp == nil {
+			d.skip()
+		} else {
+			t.field(fp)
+		}
 		if t.failed() || p.required && typeOf(c, d.data[v:d.pos]) != p.typ {
 			t.restore(start, saved)
 			return false
@@ -111,10 +137,12 @@ func (t *transcoder) shaped(s *shape) bool {
 		return false
 	}
 	d.pos++
-	if t.json {
-		t.close('}')
-	} else {
-		t.w.close(f, s.variant.num)
+	if s.variant != nil {
+		if t.json {
+			t.close('}')
+		} else {
+			t.w.close(f, s.variant.num)
+		}
 	}
 	return true
 }
@@ -122,79 +150,99 @@ func (t *transcoder) shaped(s *shape) bool {
 // startsWith reports whether the input at the cursor is sep followed by
 // key after its first byte: a property's name as the input gives it, quoted
 // and followed by its colon, is its jsonKey after the comma, when the name
-// is plain (see shapeOf).
+// is plain (see remember).
 func (d *decoder) startsWith(sep byte, key []byte) bool {
 	at := d.pos
 	return at+len(key) <= len(d.data) && d.data[at] == sep && string(d.data[at+1:at+len(key)]) == string(key[1:])
 }
 
-// remember notes the shape of the object from start to the cursor, which
-// untagged has just written as variant's, if it has one: compact, with
-// every property a field of the variant's whose name is plain.
-func (t *transcoder) remember(o *oneofPlan, start int, variant *variantPlan) {
-	if t.shapeMisses >= maxShapeMisses {
+// trailProp is a property of an object read the long way, noted for
+// remember: its field, or nil for one skipped; where the separator before
+// its name is, where its colon ends and where its value ends; and whether
+// its name is given as it is (no escape, no white space, the field's name
+// exactly).
+type trailProp struct {
+	fp               *fieldPlan
+	sep, keyEnd, end int
+	tight            bool
+}
+
+// recording reports whether the long way notes the properties it reads in
+// t.trail, for remember.
+func (t *transcoder) recording() bool { return t.shapeMisses < maxShapeMisses }
+
+// noteName notes the property whose name the decoder has just read after
+// the separator at sep, as fp's; exact says that the name is fp's exactly.
+// It returns the note's index in t.trail, for noteEnd.
+func (t *transcoder) noteName(fp *fieldPlan, exact bool, sep int) int {
+	d := &t.d
+	tight := sep < len(d.data) && (d.data[sep] == ',' || d.data[sep] == '{') && !d.keyInBuf && d.pos-sep == d.keyLen+4
+	if fp != nil {
+		tight = tight && fp.plain && (exact || string(d.key()) == fp.name)
+	}
+	t.trail = append(t.trail, trailProp{fp: fp, sep: sep, keyEnd: d.pos, tight: tight})
+	return len(t.trail) - 1
+}
+
+// noteEnd notes that the value of the property noted at i ends at the
+// cursor, and drops the notes made of the objects within it.
+func (t *transcoder) noteEnd(i int) {
+	t.trail[i].end = t.d.pos
+	t.trail = t.trail[:i+1]
+}
+
+// remember notes the shape of the object of pl's message from start to the
+// cursor, which the long way has just written (as variant's, for an
+// untagged oneof), from the properties it noted in t.trail[base:], if the
+// object has one: compact, each name as the input gives it a field's
+// exactly or none's. It then drops those notes.
+func (t *transcoder) remember(pl *plan, start int, variant *variantPlan, base int) {
+	trail := t.trail[base:]
+	t.trail = t.trail[:base]
+	if !t.recording() || len(trail) == 0 || len(trail) > maxShapeProps {
 		return
 	}
 	t.shapeMisses++
-	d := &t.d
-	end, depth := d.pos, d.depth
-	ok := t.shapeOf(o, start, variant)
-	ok = ok && d.pos == end && d.err == nil
-	d.pos, d.depth, d.err = end, depth, nil
-	if !ok {
+	data := t.d.data
+	at := start
+	for _, p := range trail {
+		if !p.tight || p.sep != at {
+			return
+		}
+		at = p.end
+	}
+	if at+1 != t.d.pos || data[at] != '}' {
 		return
 	}
-	// The slot of the shape remembered first is taken over, and its
-	// props' array reused.
-	var s *shape
-	if n := len(t.shapes); n < maxShapes {
-		t.shapes = append(t.shapes, shape{})
-		s = &t.shapes[n]
-		t.order[n] = uint8(n)
+	for len(t.shapes) <= pl.id {
+		t.shapes = append(t.shapes, planShapes{})
+	}
+	set := &t.shapes[pl.id]
+	i := set.n
+	if i < maxPlanShapes {
+		set.order[i] = i
+		set.n++
 	} else {
-		s = &t.shapes[t.nextShape]
-		t.nextShape = (t.nextShape + 1) % maxShapes
+		i = set.next
+		set.next = (set.next + 1) % maxPlanShapes
 	}
-	*s = shape{o: o, variant: variant, props: append(s.props[:0], t.shapeProps...)}
-}
-
-// shapeOf reads the object at start again, as untagged has read it, and
-// leaves its shape's properties in t.shapeProps; it reports false if it has
-// none (see remember).
-func (t *transcoder) shapeOf(o *oneofPlan, start int, variant *variantPlan) bool {
-	d := &t.d
-	data := d.data
-	t.shapeProps = t.shapeProps[:0]
-	d.pos = start + 1 // '{'
-	for {
-		if d.pos >= len(data) || data[d.pos] != '"' || len(t.shapeProps) == maxShapeProps {
-			return false
+	s := &set.shapes[i]
+	props := s.props[:0]
+	for _, p := range trail {
+		q := shapeProp{fp: p.fp}
+		if p.fp != nil {
+			q.key = p.fp.jsonKey
+		} else {
+			q.key = slices.Clone(data[p.sep:p.keyEnd]) // the body's bytes
 		}
-		nameAt := d.pos + 1
-		name := d.rawString()
-		if len(name) == 0 || unsafe.SliceData(name) != &data[nameAt] || d.pos >= len(data) || data[d.pos] != ':' {
-			return false // escaped, or not followed by its colon
+		if o := pl.untagged; o != nil && o.requiredIndex(q.key[2:len(q.key)-2]) >= 0 {
+			v := p.keyEnd
+			for v < p.end && data[v] <= ' ' {
+				v++
+			}
+			q.required, q.typ = true, typeOf(data[v], data[v:p.end])
 		}
-		fp := variant.msg.byName[string(name)]
-		if fp == nil || !fp.plain {
-			return false
-		}
-		d.pos++
-		c := d.next()
-		v := d.pos
-		d.skip()
-		if d.err != nil || d.pos >= len(data) {
-			return false
-		}
-		t.shapeProps = append(t.shapeProps, shapeProp{fp: fp, required: o.requiredIndex(name) >= 0, typ: typeOf(c, data[v:d.pos])})
-		switch data[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			return true
-		default:
-			return false
-		}
+		props = append(props, q)
 	}
+	*s = shape{variant: variant, props: props}
 }

@@ -190,16 +190,13 @@ type transcoder struct {
 	// next value follows after a comma.
 	json  bool
 	comma bool
-	// shapes are the shapes of untagged oneofs' objects remembered (see
-	// shape.go), order their indexes in the order they are tried,
-	// nextShape the slot the next takes once all are taken, shapeMisses
-	// how many objects of this body were checked for one, shapeProps
-	// scratch for shapeOf.
-	shapes      []shape
-	order       [maxShapes]uint8
-	nextShape   int
+	// shapes are the shapes remembered of each message's objects, by
+	// plan id (see shape.go); shapeMisses counts the objects of this body
+	// read the long way and checked for a shape; trail notes the
+	// properties read the long way, for remember.
+	shapes      []planShapes
 	shapeMisses int
-	shapeProps  []shapeProp
+	trail       []trailProp
 }
 
 var transcoders = sync.Pool{New: func() any { return new(transcoder) }}
@@ -233,10 +230,8 @@ func (t *transcoder) reset() {
 		w:    wireWriter{buf: t.w.buf, marks: t.w.marks},
 		keys: t.keys,
 		// A shape depends on the plans alone.
-		shapes:     t.shapes,
-		order:      t.order,
-		nextShape:  t.nextShape,
-		shapeProps: t.shapeProps,
+		shapes: t.shapes,
+		trail:  t.trail[:0],
 	}
 }
 
@@ -601,10 +596,16 @@ func (t *transcoder) message(pl *plan) {
 		return
 	}
 	t.open('{')
-	if pl.untagged != nil {
+	switch start, base := t.d.pos, len(t.trail); {
+	case pl.untagged != nil:
 		t.untagged(pl)
-	} else {
+	case !t.byShape(pl):
 		t.checkOneofs(pl, t.properties(pl))
+		if t.failed() {
+			t.trail = t.trail[:base]
+		} else {
+			t.remember(pl, start, nil, base)
+		}
 	}
 	t.close('}')
 }
@@ -617,19 +618,28 @@ func (t *transcoder) properties(pl *plan) uint64 {
 	var seen [maxTranscodeFields / 64]uint64
 	var oneofs uint64
 	hint := 0
+	rec := t.recording()
 	for first := true; ; {
-		fp, _, ok := d.property(&first, pl, &hint)
+		sep := d.pos
+		fp, exact, ok := d.property(&first, pl, &hint)
 		if !ok {
 			break
 		}
+		note := 0
+		if rec {
+			note = t.noteName(fp, exact, sep)
+		}
 		if fp == nil {
 			d.skip()
-			continue
+		} else {
+			if !t.first(fp, &seen, &oneofs) {
+				break
+			}
+			t.field(fp)
 		}
-		if !t.first(fp, &seen, &oneofs) {
-			break
+		if rec {
+			t.noteEnd(note)
 		}
-		t.field(fp)
 	}
 	return oneofs
 }
@@ -674,10 +684,10 @@ func (t *transcoder) checkOneofs(pl *plan, oneofs uint64) {
 // the guess fails, the decoder's look-ahead chooses the variant instead.
 func (t *transcoder) untagged(pl *plan) {
 	d, o := &t.d, pl.untagged
-	if len(pl.fields) == 0 && t.byShape(o) {
+	if len(pl.fields) == 0 && t.byShape(pl) {
 		return
 	}
-	start, saved := d.pos, t.save()
+	start, saved, base := d.pos, t.save(), len(t.trail)
 	var variant *variantPlan
 	var f frame
 	own, written := false, false
@@ -715,8 +725,9 @@ func (t *transcoder) untagged(pl *plan) {
 		t.w.close(f, variant.num)
 	}
 	if len(pl.fields) == 0 && !t.failed() {
-		t.remember(o, start, variant)
+		t.remember(pl, start, variant, base)
 	}
+	t.trail = t.trail[:base]
 	var oneofs uint64
 	if own && !t.failed() {
 		end := d.pos
@@ -765,10 +776,11 @@ func (t *transcoder) variantFields(pl *plan, variant *variantPlan, ev *evidence)
 	if variant != nil {
 		t.beginVariant(variant)
 	}
+	rec := t.recording() && len(pl.fields) == 0
 loop:
 	for first := true; ; {
 		var fp *fieldPlan
-		exact, ok := false, false
+		exact, ok, sep := false, false, d.pos
 		switch {
 		case len(pl.fields) > 0:
 			if ok = d.member(&first); !ok {
@@ -793,16 +805,23 @@ loop:
 				break loop
 			}
 		}
+		note := 0
+		if rec {
+			note = t.noteName(fp, exact, sep)
+		}
 		if fp == nil {
 			if ev == nil {
 				d.skip()
-				continue
+			} else {
+				i := o.requiredIndex(d.key())
+				c := d.next()
+				at := d.pos
+				d.skip()
+				ev.note(i, c, d.data[at:d.pos])
 			}
-			i := o.requiredIndex(d.key())
-			c := d.next()
-			at := d.pos
-			d.skip()
-			ev.note(i, c, d.data[at:d.pos])
+			if rec {
+				t.noteEnd(note)
+			}
 			continue
 		}
 		if !t.first(fp, &seen, &unused) {
@@ -819,12 +838,15 @@ loop:
 		}
 		if i < 0 {
 			t.field(fp)
-			continue
+		} else {
+			c := d.next()
+			at := d.pos
+			t.field(fp)
+			ev.note(i, c, d.data[at:d.pos])
 		}
-		c := d.next()
-		at := d.pos
-		t.field(fp)
-		ev.note(i, c, d.data[at:d.pos])
+		if rec {
+			t.noteEnd(note)
+		}
 	}
 	return variant, own
 }
@@ -873,12 +895,13 @@ func (t *transcoder) beginVariant(variant *variantPlan) {
 type saved struct {
 	n, nmarks, extra     int
 	depth, tdepth, stack int
+	trail                int
 	comma                bool
 }
 
 // save notes the transcoder's state, for restore.
 func (t *transcoder) save() saved {
-	return saved{n: t.w.n, nmarks: t.w.nmarks, extra: t.w.extra, depth: t.d.depth, tdepth: t.depth, stack: len(t.d.stack), comma: t.comma}
+	return saved{n: t.w.n, nmarks: t.w.nmarks, extra: t.w.extra, depth: t.d.depth, tdepth: t.depth, stack: len(t.d.stack), trail: len(t.trail), comma: t.comma}
 }
 
 // restore undoes what was read and written since save, back to the cursor
@@ -887,6 +910,7 @@ func (t *transcoder) restore(pos int, s saved) {
 	t.w.n, t.w.nmarks, t.w.extra = s.n, s.nmarks, s.extra
 	t.d.depth, t.depth, t.d.stack = s.depth, s.tdepth, t.d.stack[:s.stack]
 	t.d.pos, t.d.err, t.bail = pos, nil, false
+	t.trail = t.trail[:s.trail]
 	t.comma = s.comma
 }
 

@@ -343,6 +343,7 @@ func TestTranscodeUnguessedUnion(t *testing.T) {
 	union := *field.untagged
 	union.guessable = false
 	unguessed.untagged = &union
+	freshID(&unguessed)
 	m := &Method{response: &unguessed}
 	for _, body := range []string{
 		`{"fieldName":"f","mapToName":"m"}`,
