@@ -55,8 +55,10 @@ const (
 	// message, across the bodies it transcodes: a shape depends on the
 	// plans alone.
 	maxPlanShapes = 8
-	// maxShapeProps bounds the properties of a shape.
-	maxShapeProps = 64
+	// maxShapeProps bounds the properties of a shape, and maxSkippedName
+	// the length of the name of a property skipped that a shape keeps.
+	maxShapeProps  = 64
+	maxSkippedName = 128
 	// maxShapeMisses bounds, per body, the objects read the long way that
 	// are read again for a shape to remember: compact JSON needs one per
 	// message and shape, and other JSON (with white space, or names
@@ -206,7 +208,7 @@ func (t *transcoder) remember(pl *plan, start int, variant *variantPlan, base in
 	data := t.d.data
 	at := start
 	for _, p := range trail {
-		if !p.tight || p.sep != at {
+		if !p.tight || p.sep != at || p.fp == nil && p.keyEnd-p.sep > maxSkippedName {
 			return
 		}
 		at = p.end

@@ -223,3 +223,37 @@ func TestTranscodeShapeTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestTranscodeShapeBounds: a shape keeps no long name of a property
+// skipped, and a transcoder drops its notes of a huge object's properties.
+func TestTranscodeShapeBounds(t *testing.T) {
+	integration, err := planFor((&ampersandv1.Integration{}).ProtoReflect().Descriptor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := `{"id":"a","` + strings.Repeat("x", maxSkippedName) + `":1,"name":"n"}`
+	body := []byte(`[` + long + `,` + long + `]`)
+	checkTranscode(t, methodNamed(t, "ListIntegrations"), body)
+	tr := new(transcoder)
+	if _, ok := methodNamed(t, "ListIntegrations").transcodeWith(tr, body, false); !ok {
+		t.Fatal("not transcoded")
+	}
+	if integration.id < len(tr.shapes) && tr.shapes[integration.id].n != 0 {
+		t.Error("remembered a shape with a long name")
+	}
+
+	var b strings.Builder
+	b.WriteString(`{"id":"a"`)
+	for i := range maxPooledTrail {
+		b.WriteString(`,"k` + strconv.Itoa(i) + `":0`)
+	}
+	b.WriteString(`}`)
+	tr = new(transcoder)
+	if _, ok := getIntegration.transcodeWith(tr, []byte(b.String()), false); !ok {
+		t.Fatal("not transcoded")
+	}
+	tr.reset()
+	if cap(tr.trail) > maxPooledTrail {
+		t.Errorf("kept notes of %d properties", cap(tr.trail))
+	}
+}

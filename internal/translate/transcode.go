@@ -201,11 +201,13 @@ type transcoder struct {
 
 var transcoders = sync.Pool{New: func() any { return new(transcoder) }}
 
-// maxPooledBytes bounds each buffer a pooled transcoder keeps, and
-// maxPooledKeys each set of a map's keys.
+// maxPooledBytes bounds each buffer a pooled transcoder keeps,
+// maxPooledKeys each set of a map's keys, and maxPooledTrail its notes of
+// properties (see shape.go).
 const (
 	maxPooledBytes = 4 << 20
 	maxPooledKeys  = 1024
+	maxPooledTrail = 4096
 )
 
 func (t *transcoder) release() {
@@ -219,6 +221,9 @@ func (t *transcoder) release() {
 
 // reset readies t for another body, keeping its buffers and its shapes.
 func (t *transcoder) reset() {
+	if cap(t.trail) > maxPooledTrail {
+		t.trail = nil
+	}
 	for i, keys := range t.keys {
 		if len(keys) > maxPooledKeys {
 			t.keys[i] = nil // clear would keep its size
